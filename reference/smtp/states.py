@@ -1,0 +1,144 @@
+"""The SMTP server's states and the order of commands (RFC 5321 §4.1.4, §3.3), as tables.
+
+``ALLOWED`` says which commands a state accepts; anything not in it gets 503 (RFC 5321
+§4.1.4: "If the commands are sent in the wrong order, the server MUST reply 503"). The
+state changes only when the core sees a reply go out (``after_reply``): the session
+never assigns a state.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from reference.smtp.commands import (
+    Auth,
+    AuthResponse,
+    Bdat,
+    Data,
+    Ehlo,
+    Event,
+    Expn,
+    Helo,
+    Help,
+    MailFrom,
+    MessageReceived,
+    MessageRejected,
+    Noop,
+    Quit,
+    RcptTo,
+    Rset,
+    StartTls,
+    Vrfy,
+)
+
+
+class State(Enum):
+    CONNECTED = "connected"        # no greeting sent yet
+    REFUSED = "refused"            # 554 greeting: RFC 5321 §3.1, only QUIT is served
+    GREETED = "greeted"            # 220 sent, EHLO/HELO expected (also after STARTTLS)
+    READY = "ready"                # EHLO/HELO accepted, no mail transaction
+    MAIL = "mail"                  # MAIL accepted, no recipient accepted yet
+    RCPT = "rcpt"                  # at least one recipient accepted
+    DATA = "data"                  # 354 sent: reading mail data (RFC 5321 §4.1.1.4)
+    CHUNKING = "chunking"          # BDAT chunks being received (RFC 3030)
+    AUTH = "auth"                  # SASL exchange under way: 334 sent (RFC 4954 §4)
+    TLS_PENDING = "tls-pending"    # 220 to STARTTLS sent: only a TLS handshake may follow
+    CLOSED = "closed"              # 221 or 421 sent
+
+
+# Commands that are fine in any state where commands are read: RFC 5321 §4.1.4 "The
+# NOOP, HELP, EXPN, VRFY, and RSET commands can be used at any time during a session".
+ANYTIME: frozenset[type] = frozenset({Noop, Help, Expn, Vrfy, Rset, Quit})
+
+ALLOWED: dict[State, frozenset[type]] = {
+    # RFC 5321 §3.1: after a 554 greeting the server "MUST wait for the client to send a
+    # QUIT command before closing" and answers 503 to anything else.
+    State.REFUSED: frozenset({Quit}),
+    # §4.1.4: "a session that will contain mail transactions MUST first be initialized by
+    # the use of the EHLO command"; STARTTLS and AUTH need the EHLO that announces them.
+    State.GREETED: ANYTIME | {Ehlo, Helo},
+    State.READY: ANYTIME | {Ehlo, Helo, MailFrom, StartTls, Auth},
+    # §4.1.4: an EHLO during a transaction resets it, like RSET. RFC 4954 §4: AUTH "issued
+    # during a mail transaction MUST be rejected with a 503 reply".
+    State.MAIL: ANYTIME | {Ehlo, Helo, RcptTo},
+    State.RCPT: ANYTIME | {Ehlo, Helo, RcptTo, Data, Bdat},
+    # RFC 3030 §2: "The DATA command MUST NOT be used in the same transaction as BDAT",
+    # and all RCPTs precede the first BDAT.
+    State.CHUNKING: ANYTIME | {Ehlo, Helo, Bdat},
+}
+
+# Why a command is out of order, per state, for a 503 text that helps the client.
+SEQUENCE_HINTS: dict[tuple[State, type], str] = {
+    (State.GREETED, MailFrom): "Send EHLO or HELO first",
+    (State.GREETED, StartTls): "Send EHLO first",
+    (State.GREETED, Auth): "Send EHLO first",
+    (State.READY, RcptTo): "Need MAIL before RCPT",
+    (State.READY, Data): "Need MAIL before DATA",
+    (State.READY, Bdat): "Need MAIL before BDAT",
+    (State.GREETED, RcptTo): "Need MAIL before RCPT",
+    (State.GREETED, Data): "Need MAIL before DATA",
+    (State.GREETED, Bdat): "Need MAIL before BDAT",
+    (State.MAIL, MailFrom): "Nested MAIL command",
+    (State.RCPT, MailFrom): "Nested MAIL command",
+    (State.CHUNKING, MailFrom): "Nested MAIL command",
+    (State.MAIL, Data): "Need RCPT before DATA",
+    (State.MAIL, Bdat): "Need RCPT before BDAT",
+    (State.MAIL, Auth): "AUTH is not permitted during a mail transaction (RFC 4954 §4)",
+    (State.RCPT, Auth): "AUTH is not permitted during a mail transaction (RFC 4954 §4)",
+    (State.MAIL, StartTls): "STARTTLS is not permitted during a mail transaction",
+    (State.RCPT, StartTls): "STARTTLS is not permitted during a mail transaction",
+    (State.CHUNKING, Data): "DATA cannot follow BDAT in a transaction (RFC 3030 §2)",
+    (State.CHUNKING, RcptTo): "RCPT cannot follow BDAT in a transaction (RFC 3030 §2)",
+    (State.REFUSED, Ehlo): "No SMTP service here; send QUIT",
+}
+
+TRANSACTION_STATES = frozenset({State.MAIL, State.RCPT, State.CHUNKING})
+
+
+def after_reply(state: State, event: Event | None, code: int) -> State:
+    """The state after the server sends a reply with ``code`` to ``event`` in ``state``.
+
+    ``event`` is ``None`` for the greeting and for replies to lines the core refused.
+    """
+    if code == 421:
+        return State.CLOSED        # RFC 5321 §3.8: 421 closes the transmission channel
+    match event:
+        case None if state is State.CONNECTED:
+            return {220: State.GREETED, 554: State.REFUSED}.get(code, state)
+        case None:
+            return state
+        case Quit() if code == 221:
+            return State.CLOSED
+        case Ehlo() | Helo():
+            # §4.1.4: after a failed EHLO the server "MUST stay in the same state"
+            return State.READY if code == 250 else state
+        case MailFrom():
+            return State.MAIL if code == 250 else state
+        case RcptTo():
+            return State.RCPT if code in (250, 251) else state
+        case Data():
+            return State.DATA if code == 354 else state
+        case Bdat():
+            # RFC 3030 §2: after a failed chunk "the transaction should be considered
+            # failed"; further pipelined BDATs then meet 503.
+            return State.CHUNKING if code == 250 else State.READY
+        case MessageReceived() | MessageRejected():
+            return State.READY     # §4.1.1.4: the transaction ends with the reply to data
+        case Rset() if code == 250:
+            return State.READY if state in TRANSACTION_STATES else state
+        case StartTls():
+            return State.TLS_PENDING if code == 220 else state
+        case Auth() | AuthResponse():
+            return State.AUTH if code == 334 else State.READY
+    return state
+
+
+# Replies a given event may receive, checked on every send so that session bugs surface
+# as LocalProtocolError instead of confusing clients.
+REPLY_CODES_ONLY_FOR: dict[int, tuple[type, ...]] = {
+    220: (StartTls,),                      # plus the greeting (event None)
+    221: (Quit,),
+    235: (Auth, AuthResponse),
+    334: (Auth, AuthResponse),
+    354: (Data,),
+}

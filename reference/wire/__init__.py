@@ -1,0 +1,1 @@
+"""Wire-level helpers shared by the line-oriented protocols (SMTP, IMAP, ManageSieve)."""

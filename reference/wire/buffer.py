@@ -1,0 +1,126 @@
+"""ReceiveBuffer: bounded extraction of CRLF lines and counted byte runs.
+
+The cores never ``await`` inside framing (STYLE.md §F): bytes go in with ``feed()``, and a
+line or a byte run comes out when it is complete, or ``None`` when more bytes are needed.
+Every extraction is bounded, so a peer that never sends a line end cannot make us buffer
+without limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class LineProblem(Enum):
+    """Why a line could not be returned as a well-formed CRLF-terminated line."""
+
+    TOO_LONG = "too long"
+    # RFC 5321 §2.3.8: "a bare CR or LF ... MUST NOT" be sent except as part of CRLF.
+    BARE_LF = "bare LF"
+    BARE_CR = "bare CR"
+
+
+@dataclass(frozen=True, slots=True)
+class BadLine:
+    """A line that was consumed but is not acceptable; the core turns it into an error."""
+
+    problem: LineProblem
+    length: int
+
+
+class ReceiveBuffer:
+    """Bytes received and not yet consumed by a core."""
+
+    __slots__ = ("_data", "_discarding_long_line", "_scanned")
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+        # Bytes already searched for a line end: a slowly arriving long line is not
+        # rescanned from its start on every chunk (that would be quadratic).
+        self._scanned = 0
+        # True after a too-long line was reported and until its line end is consumed.
+        self._discarding_long_line = False
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __bool__(self) -> bool:
+        return bool(self._data)
+
+    def feed(self, data: bytes) -> None:
+        self._data += data
+
+    def clear(self) -> int:
+        """Drop everything buffered; return how many bytes were dropped."""
+        dropped = len(self._data)
+        self._data.clear()
+        self._scanned = 0
+        self._discarding_long_line = False
+        return dropped
+
+    def extract_line(self, max_length: int) -> bytes | BadLine | None:
+        """Return the next line without its CRLF, a ``BadLine``, or ``None`` (need data).
+
+        ``max_length`` counts the line including its CRLF, as RFC 5321 §4.5.3.1.4 does.
+        A line longer than that is reported once as ``TOO_LONG`` as soon as the bound is
+        passed, and its remainder is then discarded up to and including its LF.
+        """
+        data = self._data
+        lf = data.find(b"\n", self._scanned)
+        if lf < 0:
+            if self._discarding_long_line:
+                data.clear()
+                self._scanned = 0
+                return None
+            if len(data) >= max_length:
+                length = len(data)
+                data.clear()
+                self._scanned = 0
+                self._discarding_long_line = True
+                return BadLine(LineProblem.TOO_LONG, length)
+            self._scanned = len(data)
+            return None
+        self._scanned = 0
+        if self._discarding_long_line:
+            del data[: lf + 1]
+            self._discarding_long_line = False
+            return self.extract_line(max_length)
+        if lf + 1 > max_length:
+            del data[: lf + 1]
+            return BadLine(LineProblem.TOO_LONG, lf + 1)
+        if lf == 0 or data[lf - 1] != 0x0D:
+            del data[: lf + 1]
+            return BadLine(LineProblem.BARE_LF, lf + 1)
+        line = bytes(data[: lf - 1])
+        del data[: lf + 1]
+        if b"\r" in line:
+            return BadLine(LineProblem.BARE_CR, len(line) + 2)
+        return line
+
+    def extract_bytes(self, count: int) -> bytes | None:
+        """Return exactly ``count`` bytes, or ``None`` until that many have arrived."""
+        if len(self._data) < count:
+            return None
+        chunk = bytes(self._data[:count])
+        del self._data[:count]
+        self._scanned = 0
+        return chunk
+
+    def extract_available(self, at_most: int) -> bytes:
+        """Return up to ``at_most`` bytes (possibly none): for discarding or streaming."""
+        chunk = bytes(self._data[:at_most])
+        del self._data[:at_most]
+        self._scanned = 0
+        return chunk
+
+    def peek(self, count: int) -> bytes:
+        """The first ``count`` buffered bytes (fewer if fewer are there), unconsumed."""
+        return bytes(self._data[:count])
+
+    def consume(self, count: int) -> None:
+        del self._data[:count]
+        self._scanned = 0
+
+    def find(self, needle: bytes, start: int = 0) -> int:
+        return self._data.find(needle, start)
