@@ -1,0 +1,132 @@
+-- rfcmail SQLite schema.
+--
+-- Versioning: each "-- migration: N" section below takes a database from version N-1 to
+-- version N, and PRAGMA user_version records the version a database file is at. The store
+-- applies the missing sections in order, all in one BEGIN IMMEDIATE transaction that
+-- also reads the version, so two processes opening a new file at once cannot both
+-- migrate it (sqlite_schema.migrate). Append new sections; never edit a
+-- released one.
+--
+-- Conventions: STRICT tables (types are checked, not guessed); times are ISO 8601 text
+-- with their UTC offset, so they round-trip exactly; ids of things a client sees
+-- (accounts, mailboxes, messages) use AUTOINCREMENT so an id is never handed out twice,
+-- even after the row with the highest id is deleted (RFC 8620 §1.2: "All record ids are
+-- assigned by the server and are immutable").
+
+-- migration: 1
+
+-- Store-wide counters that must never go backwards.
+CREATE TABLE store_counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- RFC 9051 §2.3.1.1: the last UIDVALIDITY handed out, to any mailbox of any account.
+INSERT INTO store_counters (name, value) VALUES ('uid_validity', 0);
+
+CREATE TABLE domains (
+    name TEXT PRIMARY KEY                   -- lower case, ASCII (A-labels)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE accounts (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    address        TEXT NOT NULL UNIQUE,    -- lower case
+    domain         TEXT NOT NULL REFERENCES domains (name),
+    display_name   TEXT NOT NULL DEFAULT '',
+    credentials    TEXT NOT NULL,           -- opaque: the directory layer hashes
+    created        TEXT NOT NULL,
+    -- DESIGN principle 4: the one per-account counter behind IMAP MODSEQ (RFC 7162 §3.1)
+    -- and the JMAP state string (RFC 8620 §5.2).
+    highest_modseq INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX accounts_by_domain ON accounts (domain);
+
+CREATE TABLE aliases (
+    id      INTEGER PRIMARY KEY,
+    address TEXT NOT NULL UNIQUE            -- lower case; "@domain" is the catch-all
+) STRICT;
+
+-- A child table rather than a JSON list, so aliases_of(target) is an index lookup.
+CREATE TABLE alias_targets (
+    alias_id INTEGER NOT NULL REFERENCES aliases (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,              -- targets keep the order they were given in
+    target   TEXT NOT NULL,
+    PRIMARY KEY (alias_id, position),
+    UNIQUE (alias_id, target)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX alias_targets_by_target ON alias_targets (target);
+
+CREATE TABLE mailboxes (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id     INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    name           TEXT NOT NULL,           -- NFC; "INBOX" in upper case (RFC 9051 §5.1)
+    special_use    TEXT,                    -- RFC 6154 §2 attribute, e.g. '\Sent'
+    uid_validity   INTEGER NOT NULL,        -- RFC 9051 §2.3.1.1
+    uid_next       INTEGER NOT NULL DEFAULT 1,
+    highest_modseq INTEGER NOT NULL,        -- RFC 7162 §3.1.2.1 HIGHESTMODSEQ
+    subscribed     INTEGER NOT NULL DEFAULT 0,
+    -- Kept up to date by every write that changes them, so STATUS and Mailbox/get are
+    -- point lookups instead of a scan of the mailbox.
+    message_count  INTEGER NOT NULL DEFAULT 0,
+    unseen_count   INTEGER NOT NULL DEFAULT 0,
+    total_size     INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (account_id, name)
+) STRICT;
+-- RFC 8621 §2: "there MUST NOT be two Mailboxes in the same account with the same role".
+CREATE UNIQUE INDEX mailboxes_one_per_role
+    ON mailboxes (account_id, special_use) WHERE special_use IS NOT NULL;
+
+-- Raw message bytes, content-addressed: identical bytes are stored once (INSERT OR IGNORE).
+-- A rowid table, not WITHOUT ROWID: rows here are large.
+CREATE TABLE blobs (
+    id   TEXT PRIMARY KEY,                  -- "sha256:<hex>" of data
+    size INTEGER NOT NULL,
+    data BLOB NOT NULL
+) STRICT;
+
+-- One stored email of one account (a JMAP Email, RFC 8621 §4).
+CREATE TABLE messages (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id          INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    blob_id             TEXT NOT NULL REFERENCES blobs (id),
+    size                INTEGER NOT NULL,
+    internal_date       TEXT NOT NULL,      -- RFC 9051 §2.3.3, with its own UTC offset
+    internal_date_epoch INTEGER NOT NULL,   -- the same instant in Unix seconds, to sort on
+    received_at         TEXT NOT NULL,      -- when this store committed it
+    thread_id           INTEGER NOT NULL,   -- the id of the thread's first message
+    keywords            TEXT NOT NULL,      -- JSON array, normalised spellings, sorted
+    modseq              INTEGER NOT NULL,   -- of the last change to this message
+    envelope            TEXT,               -- JSON of interface.Envelope
+    header_message_id   TEXT                -- Message-ID without <>, for threading
+) STRICT;
+-- Threading looks up earlier messages of the account by Message-ID; the same index serves
+-- the account foreign key (ON DELETE CASCADE from accounts).
+CREATE INDEX messages_by_header_message_id ON messages (account_id, header_message_id);
+CREATE INDEX messages_by_blob ON messages (blob_id);        -- blob garbage collection
+CREATE INDEX messages_by_thread ON messages (thread_id);    -- JMAP Thread/get
+
+-- A message's membership in a mailbox, with its UID there (RFC 9051 §2.3.1.1) and the
+-- MODSEQ of its last change there (RFC 7162 §3.1).
+CREATE TABLE mailbox_messages (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+    uid        INTEGER NOT NULL,
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    modseq     INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX mailbox_messages_by_message ON mailbox_messages (message_id);
+-- RFC 7162 §3.1.4.1 FETCH CHANGEDSINCE and §3.1.5 SEARCH MODSEQ select by modseq.
+CREATE INDEX mailbox_messages_by_modseq ON mailbox_messages (mailbox_id, modseq);
+
+-- The per-account change log (DESIGN principle 4): JMAP /changes (RFC 8620 §5.2) and IMAP
+-- QRESYNC (RFC 7162 §3.2) read it. Several rows can share one modseq (one write touches
+-- an Email, its Mailbox and its Thread); seq keeps their order.
+CREATE TABLE changes (
+    seq         INTEGER PRIMARY KEY,
+    account_id  INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    modseq      INTEGER NOT NULL,
+    object_type TEXT NOT NULL CHECK (object_type IN ('Email', 'Mailbox', 'Thread')),
+    object_id   INTEGER NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('created', 'updated', 'destroyed'))
+) STRICT;
+CREATE INDEX changes_by_account_modseq ON changes (account_id, modseq);
