@@ -1,0 +1,247 @@
+"""``rfcmail serve``: open the store, start the listeners, stop cleanly on a signal.
+
+Shutdown (SIGINT or SIGTERM): the listeners stop accepting; idle connections get 421
+4.3.2 at once; connections inside a mail transaction may finish it for up to
+``server.shutdown_grace`` seconds (their message is stored and acknowledged, then they
+get 421), after which the rest get 421 and are closed (RFC 5321 §3.8). The store closes
+last, after its queued writes are committed.
+
+``server.workers`` > 1 forks that many processes before any event loop or store exists;
+each binds the listeners with SO_REUSEPORT and opens the same store (SQLite in WAL mode
+is safe across processes, every allocation happens inside a write transaction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from reference.config import Config, ConfigError, Endpoint
+from reference.delivery.local import LocalDelivery
+from reference.logs import fields
+from reference.net.tls import CertificatePaths, ensure_certificate, server_context
+from reference.net.trace import TraceSink
+from reference.smtp.server import ConnectionRegistry, ListenerSettings, start_smtp_listener
+from reference.smtp.session import Peer, PlaintextAuth, Role, SessionPolicy, SmtpSession
+from reference.store import open_store
+from reference.store.interface import MailStore
+
+log = logging.getLogger("rfcmail")
+
+STORE_FILE = "rfcmail.sqlite3"
+SASL_KEY_FILE = "secrets/sasl-fake-credentials.key"
+
+
+def store_path(config: Config) -> Path:
+    return config.data_dir / STORE_FILE
+
+
+def listen_endpoint(text: str) -> Endpoint:
+    """A listener address. Port 0 asks the system for a free port, which the
+    announcement then names (``Endpoint.parse`` refuses 0: it is no port to connect to)."""
+    host, sep, port = text.rpartition(":")
+    if sep and port == "0":
+        return Endpoint(Endpoint.parse(f"{host}:1").host, 0)
+    return Endpoint.parse(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Listening:
+    name: str
+    endpoint: Endpoint
+
+
+async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
+                stop: asyncio.Event | None = None, reuse_port: bool = False,
+                on_listening: Callable[[Listening], None] | None = None) -> None:
+    """Run until ``stop`` is set or SIGINT/SIGTERM arrives.
+
+    Each listener is announced once bound (port 0 shows the port the system chose).
+    """
+    data_dir = config.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = await open_store(store_path(config))
+    trace = _trace_sink(config)
+    registry = ConnectionRegistry()
+    servers: list[asyncio.AbstractServer] = []
+    try:
+        await _warn_if_empty(store)
+        context = server_context(_certificate(config))
+        fake_credentials_key = _secret(data_dir / SASL_KEY_FILE)
+        delivery = LocalDelivery(store, subaddress_separator=config.delivery.subaddress_separator,
+                                 postmaster=config.delivery.postmaster or None)
+        for role, address in ((Role.MX, config.smtp.listen),
+                              (Role.SUBMISSION, config.smtp.submission),
+                              (Role.SUBMISSIONS, config.smtp.submissions)):
+            if not address:
+                continue               # an empty address disables the listener
+            endpoint = listen_endpoint(address)
+            policy = SessionPolicy(
+                hostname=config.server.hostname, role=role, limits=config.smtp.limits,
+                tls_available=True, plaintext_auth=PlaintextAuth(config.smtp.plaintext_auth),
+                auth_mechanisms=config.smtp.auth_mechanisms,
+                fake_credentials_key=fake_credentials_key)
+            settings = ListenerSettings(
+                name=role.value, tolerances=config.smtp.tolerances, starttls_context=context,
+                implicit_tls=role is Role.SUBMISSIONS,
+                tls_handshake_timeout=config.tls.handshake_timeout, trace=trace)
+            server = await start_smtp_listener(
+                endpoint.host, endpoint.port, settings,
+                _session_factory(store, delivery, policy), registry, reuse_port=reuse_port)
+            servers.append(server)
+            host, port = server.sockets[0].getsockname()[:2]
+            listening = Listening(role.value, Endpoint(host, port))
+            if announce is not None:
+                print(f"{role.value} listening on {listening.endpoint}", file=announce,
+                      flush=True)
+            if on_listening is not None:
+                on_listening(listening)
+        log.info("rfcmail.started", extra=fields(data_dir=str(data_dir), pid=os.getpid()))
+        await _wait_for_stop(stop)
+        log.info("rfcmail.stopping", extra=fields(pid=os.getpid()))
+    finally:
+        for server in servers:
+            server.close()
+        await _drain(registry, config.server.shutdown_grace)
+        await store.close()
+        if trace is not None:
+            trace.close()
+        log.info("rfcmail.stopped", extra=fields(pid=os.getpid()))
+
+
+def _session_factory(store: MailStore, delivery: LocalDelivery,
+                     policy: SessionPolicy) -> Callable[[Peer], SmtpSession]:
+    def make(peer: Peer) -> SmtpSession:
+        return SmtpSession(store=store, delivery=delivery, policy=policy, peer=peer)
+    return make
+
+
+def _certificate(config: Config) -> CertificatePaths:
+    if config.tls.certificate or config.tls.private_key:
+        if not (config.tls.certificate and config.tls.private_key):
+            raise ConfigError("tls.certificate and tls.private_key go together")
+        return CertificatePaths(Path(config.tls.certificate), Path(config.tls.private_key))
+    return ensure_certificate(config.data_dir, config.server.hostname)
+
+
+def _secret(path: Path) -> bytes:
+    """32 random bytes kept in ``path``, created owner-only on first use."""
+    with contextlib.suppress(FileNotFoundError):
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:          # another worker won the race
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as f:
+        f.write(secrets.token_bytes(32))
+        f.flush()
+        os.fsync(f.fileno())
+    return path.read_bytes()
+
+
+def _trace_sink(config: Config) -> TraceSink | None:
+    if not config.log.trace:
+        return None
+    if config.log.trace_file:
+        return TraceSink(open(config.log.trace_file, "a", encoding="utf-8"))
+    return TraceSink(os.fdopen(os.dup(sys.stderr.fileno()), "w", encoding="utf-8"))
+
+
+async def _warn_if_empty(store: MailStore) -> None:
+    if not await store.list_domains():
+        log.warning("rfcmail.no-domains", extra=fields(
+            hint="no local domain yet: add one with `rfcmail domain add example.test` and "
+                 "an account with `rfcmail account add you@example.test --password ...`"))
+
+
+async def _wait_for_stop(stop: asyncio.Event | None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Signal handlers exist only in the main thread (tests run servers in others).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
+
+
+async def _drain(registry: ConnectionRegistry, grace: float) -> None:
+    registry.begin_shutdown()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while registry.connections and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    registry.abort_all()
+    tasks = [c.task for c in registry.connections if c.task is not None]
+    if tasks:
+        await asyncio.wait(tasks, timeout=5)
+
+
+def run(main: Coroutine[Any, Any, None], event_loop: str = "auto") -> None:
+    """Run ``main`` on uvloop when it is installed (and not refused), else asyncio's loop."""
+    if event_loop in ("auto", "uvloop"):
+        try:
+            import uvloop
+        except ImportError as exc:
+            if event_loop == "uvloop":
+                raise ConfigError("server.event_loop = 'uvloop' but uvloop is not installed"
+                                  ) from exc
+        else:
+            uvloop.run(main)
+            return
+    asyncio.run(main)
+
+
+def serve_forever(config: Config) -> int:
+    """The process side of ``rfcmail serve``: one process, or a parent and N workers."""
+    workers = config.server.workers
+    # Created before any fork, so every worker reads the same key.
+    _secret(config.data_dir / SASL_KEY_FILE)
+    if workers <= 1:
+        run(serve(config), config.server.event_loop)
+        return 0
+    children: list[int] = []
+    for index in range(workers):
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                run(serve(config, announce=sys.stdout if index == 0 else None,
+                          reuse_port=True), config.server.event_loop)
+            except BaseException:
+                log.exception("rfcmail.worker-failed", extra=fields(worker=index))
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    status = 0
+    remaining = set(children)
+    while remaining:
+        pid, code = os.wait()
+        remaining.discard(pid)
+        if os.waitstatus_to_exitcode(code) != 0:
+            status = 1
+            forward(signal.SIGTERM, None)   # one worker failed: stop the others
+    return status

@@ -1,0 +1,1 @@
+"""Local delivery (aliases, subaddresses, catch-all) and, later, the outbound queue."""

@@ -1,0 +1,1 @@
+"""RFC 5322 + MIME message model. Parsed once on arrival (DESIGN.md principle 6)."""
