@@ -7,7 +7,9 @@ for the conformance drivers, fuzzers and load users.
 
 The server core enforces, by itself:
 - the order of commands (RFC 5321 §4.1.4, states.ALLOWED), with 503 replies;
-- line limits (RFC 5321 §4.5.3.1.4, RFC 4954 §4), bare CR/LF in commands (§2.3.8);
+- line limits (RFC 5321 §4.5.3.1.4, raised by what the advertised extensions add; RFC
+  4954 §4), bare CR/LF in commands (§2.3.8), reply lines of at most 512 octets
+  (§4.5.3.1.5);
 - DATA framing and size (data.py), BDAT framing (RFC 3030 §2: a chunk is consumed even
   when its command is refused, so chunk bytes are never read as commands);
 - STARTTLS: plaintext pipelined behind the command is discarded (RFC 3207 §4.2; the
@@ -41,11 +43,13 @@ from reference.smtp.data import DataReader, TooBig, check_content, too_big_reply
 from reference.smtp.extensions import NOTHING_ADVERTISED, Advertised, Extension
 from reference.smtp.grammar import GrammarError, decode_base64
 from reference.smtp.parser import (
+    VERB_COMMANDS,
     ParseContext,
     ReplyLine,
     Tolerances,
     argument_error,
     assemble_reply,
+    command_verb,
     parse_command,
     parse_reply_line,
     syntax_error,
@@ -67,6 +71,8 @@ class _Sentinel(Enum):
 
 
 NEED_DATA = _Sentinel.NEED_DATA
+# RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its code and CRLF.
+MAX_REPLY_LINE = 512
 
 
 class ServerConnection:
@@ -149,19 +155,28 @@ class ServerConnection:
         return error
 
     def _read_command(self) -> Event | _Sentinel:
-        line = self._buffer.extract_line(self.limits.command_line)
+        limit = self.advertised.command_line_limit(self.limits.command_line)
+        line = self._buffer.extract_line(limit)
         if line is None:
             return NEED_DATA
         if isinstance(line, BadLine):
-            raise self._refuse(_bad_line_error(line, self.limits.command_line))
+            raise self._refuse(_bad_line_error(line, limit))
         context = ParseContext(self.advertised, self.limits, self.tolerances,
                                self._transaction_smtputf8)
         try:
             command = parse_command(line, context)
         except RemoteProtocolError as error:
-            if line[:4].upper() == b"BDAT":
+            verb = command_verb(line)
+            if verb == "BDAT":
                 # The chunk size may be unreadable; nothing sensible can follow.
                 raise self._refuse(_close(error.reply)) from error
+            command_type = VERB_COMMANDS.get(verb)
+            if command_type is not None and command_type not in ALLOWED.get(self.state, ()):
+                # RFC 5321 §4.1.4 MUST: "If the commands in a transaction are out of order
+                # to the degree that they cannot be processed by the server, a 503 failure
+                # reply MUST be returned", whatever else is wrong with the arguments (a
+                # 553 for a UTF-8 RCPT, RFC 6531 §3.5, needs the MAIL it follows).
+                raise self._refuse(_sequence_error(self.state, command_type)) from error
             raise self._refuse(error) from error
         return self._check_order(command)
 
@@ -169,11 +184,13 @@ class ServerConnection:
         if isinstance(command, Bdat):
             return self._start_chunk(command)
         if type(command) not in ALLOWED.get(self.state, frozenset()):
-            raise self._refuse(_sequence_error(self.state, command))
+            raise self._refuse(_sequence_error(self.state, type(command)))
+        if isinstance(command, StartTls) and self.tls_active:
+            # RFC 3207 §4.2: after the handshake "A server MUST NOT return the STARTTLS
+            # extension"; a second STARTTLS is out of sequence even if a session lists it.
+            raise self._refuse(RemoteProtocolError("TLS already active", reply=reply(
+                503, Status.INVALID_COMMAND, "TLS already active")))
         if isinstance(command, StartTls) and Extension.STARTTLS not in self.advertised:
-            if self.tls_active:
-                raise self._refuse(RemoteProtocolError("TLS already active", reply=reply(
-                    503, Status.INVALID_COMMAND, "TLS already active")))
             raise self._refuse(RemoteProtocolError("STARTTLS not offered", reply=reply(
                 502, Status.INVALID_COMMAND, "STARTTLS not available")))
         if isinstance(command, Auth) and Extension.AUTH not in self.advertised:
@@ -225,7 +242,7 @@ class ServerConnection:
                     self._chunk_parts.append(piece)
         command, self._chunk = self._chunk, None
         if not in_order:
-            raise self._refuse(_sequence_error(self.state, command))
+            raise self._refuse(_sequence_error(self.state, Bdat))
         if self._message_too_big:
             return MessageRejected(too_big_reply())
         chunk = b"".join(self._chunk_parts)
@@ -303,12 +320,17 @@ class ServerConnection:
                 raise LocalProtocolError(f"no event awaits a reply (state {self.state.value})")
             greeting = False
         self._check_reply(event, response, greeting=greeting)
-        self._awaiting_reply = None
-        self._expecting_reply = False
         # RFC 2034 §3 (4): enhanced codes on every 2xx/4xx/5xx "other than the initial
         # greeting and any response to HELO or EHLO".
         enhanced = not greeting and not isinstance(event, (Ehlo, Helo))
         wire = write_reply(response, enhanced=enhanced)
+        if any(len(line) + 2 > MAX_REPLY_LINE for line in wire.split(b"\r\n")):
+            # RFC 5321 §4.5.3.1.5: "The maximum total length of a reply line including the
+            # reply code and the <CRLF> is 512 octets."
+            raise LocalProtocolError("reply line longer than 512 octets (RFC 5321 "
+                                     "§4.5.3.1.5); use more lines")
+        self._awaiting_reply = None
+        self._expecting_reply = False
         self._after_reply(event, response)
         if response.code >= 500 and self.state is not State.CLOSED:
             self.errors += 1
@@ -381,8 +403,8 @@ def _bad_line_error(line: BadLine, limit: int) -> RemoteProtocolError:
     return syntax_error(f"Command line contains a {line.problem.value} (RFC 5321 §2.3.8)")
 
 
-def _sequence_error(state: State, command: Command) -> RemoteProtocolError:
-    hint = SEQUENCE_HINTS.get((state, type(command)), "Bad sequence of commands")
+def _sequence_error(state: State, command_type: type) -> RemoteProtocolError:
+    hint = SEQUENCE_HINTS.get((state, command_type), "Bad sequence of commands")
     return RemoteProtocolError(hint, reply=reply(503, Status.INVALID_COMMAND, hint))
 
 

@@ -72,12 +72,17 @@ class DataReader:
         return wire
 
 
+# A period that begins a line (after the first) and is not the whole line.
+_STUFFED_PERIOD = re.compile(rb"\r\n\.(?!\r\n)")
+
+
 def unstuff(wire: bytes) -> bytes:
     """RFC 5321 §4.5.2: "If the first character is a period and there are other
-    characters on the line, the first character is deleted." """
-    if wire.startswith(b"."):
+    characters on the line, the first character is deleted." A line that is a lone
+    period can only be here when a tolerated bare line end made it one; it stays."""
+    if wire.startswith(b".") and not wire.startswith(b".\r\n"):
         wire = wire[1:]
-    return wire.replace(b"\r\n.", b"\r\n")
+    return _STUFFED_PERIOD.sub(b"\r\n", wire)
 
 
 _BARE_LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -95,8 +100,10 @@ def has_bare_line_end(content: bytes) -> bool:
 
 
 def _too_long_line(text_line: int) -> re.Pattern[bytes]:
-    # A line's text may hold text_line - 2 octets (the limit counts the CRLF).
-    return re.compile(rb"[^\r\n]{%d}" % (text_line - 1))
+    # A line's text may hold text_line - 2 octets (the limit counts the CRLF). The match
+    # starts where a line does (the start, or after an LF), so each line is scanned once:
+    # unanchored, the search restarted at every octet of every line, O(size × length).
+    return re.compile(rb"(?:\A|\n)[^\r\n]{%d}" % (text_line - 1))
 
 
 _TOO_LONG_LINE_CACHE: dict[int, re.Pattern[bytes]] = {}
@@ -130,5 +137,6 @@ def check_content(wire: bytes, limits: SmtpLimits, tolerances: Tolerances,
 
 
 def too_big_reply() -> Reply:
-    # RFC 1870 §6: "552 message size exceeds fixed maximum message size"
+    # RFC 1870 §6 (2): "the server responds with code "552 message size exceeds fixed
+    # maximium message size"" (sic)
     return reply(552, Status.MESSAGE_TOO_BIG, "Message size exceeds fixed maximum message size")

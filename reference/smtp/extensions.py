@@ -1,9 +1,10 @@
 """SMTP service extensions: EHLO keywords and the MAIL/RCPT parameters each one adds.
 
 The server core learns which extensions are in effect from the EHLO reply it sends
-(RFC 5321 §4.1.1.1: the reply lists "the SMTP service extensions the server supports"),
-so the session that writes that reply is the one place extensions are configured. After
-HELO no extension is in effect (RFC 5321 §4.1.1.1: HELO "does not" announce extensions).
+(RFC 5321 §3.2: EHLO "requests that the server provide a list of the extensions it
+supports"), so the session that writes that reply is the one place extensions are
+configured. After HELO no extension is in effect (RFC 5321 §3.2: "Servers MUST NOT return
+the extended EHLO-style response to a HELO command.").
 """
 
 from __future__ import annotations
@@ -43,6 +44,28 @@ RCPT_PARAMETERS: dict[str, Extension] = {
 }
 
 
+# RFC 5321 §4.5.3.1.4: the 512-octet command line limit, "SMTP extensions may be used to
+# increase this limit". What each extension adds for the parameters it defines; the sum
+# over the advertised ones bounds every MAIL and RCPT line a client may then send.
+COMMAND_LINE_INCREASE: dict[Extension, int] = {
+    # RFC 1870 §3 (5): "the maximum length of a MAIL FROM command line is increased by 26
+    # characters by the possible addition of the SIZE keyword and value"
+    Extension.SIZE: 26,
+    # RFC 6152 §2 defines BODY= without a figure: " BODY=8BITMIME" is 14 octets
+    Extension.EIGHT_BIT_MIME: 14,
+    # RFC 6531 §3.1 (5): "The maximum length of a MAIL command line is increased by 10
+    # characters to accommodate the possible addition of the SMTPUTF8 parameter."
+    Extension.SMTPUTF8: 10,
+    # RFC 4954 §3 (5): AUTH= "extends the maximum line length of the MAIL FROM command by
+    # 500 characters"
+    Extension.AUTH: 500,
+    # RFC 3461 §5.4 MUST: "command-lines which are at least 1036 characters long (530
+    # characters for the ORCPT and NOTIFY parameters of the RCPT command, in addition to
+    # the 512 characters required by [1])"; ENVID (100) and RET (8) on MAIL fit in it.
+    Extension.DSN: 530,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Advertised:
     """The extensions announced in the last EHLO reply, with their parameters."""
@@ -53,6 +76,11 @@ class Advertised:
 
     def __contains__(self, extension: object) -> bool:
         return extension in self.keywords
+
+    def command_line_limit(self, base: int) -> int:
+        """The command line limit with what the advertised extensions add to ``base``
+        (RFC 5321 §4.5.3.1.4: "SMTP extensions may be used to increase this limit")."""
+        return base + sum(COMMAND_LINE_INCREASE.get(keyword, 0) for keyword in self.keywords)
 
     @classmethod
     def from_ehlo_lines(cls, lines: tuple[str, ...]) -> Advertised:

@@ -10,7 +10,6 @@ the reply the RFC asks for (501 with the enhanced code of the failing argument).
 from __future__ import annotations
 
 import binascii
-import ipaddress
 import re
 
 from reference.smtp.commands import Mailbox
@@ -45,8 +44,29 @@ DOMAIN_UTF8 = f"{U_LABEL}(?:\\.{U_LABEL})*"
 SNUM = "[0-9]{1,3}"
 # IPv4-address-literal  = Snum 3("."  Snum)
 IPV4_ADDRESS_LITERAL = f"{SNUM}(?:\\.{SNUM}){{3}}"
-# IPv6-address-literal  = "IPv6:" IPv6-addr       (IPv6-addr checked with ipaddress)
+# IPv6-address-literal  = "IPv6:" IPv6-addr       (IPv6-addr checked by check_ipv6_addr)
 IPV6_ADDRESS_LITERAL = "[Ii][Pp][Vv]6:[0-9A-Fa-f:.]+"  # ABNF strings ignore case (RFC 5234 §2.3)
+# IPv6-hex       = 1*4HEXDIG
+IPV6_HEX = "[0-9A-Fa-f]{1,4}"
+# IPv6-full      = IPv6-hex 7(":" IPv6-hex)
+IPV6_FULL = f"{IPV6_HEX}(?::{IPV6_HEX}){{7}}"
+# IPv6-comp      = [IPv6-hex *5(":" IPv6-hex)] "::"
+#                [IPv6-hex *5(":" IPv6-hex)]
+#                ; The "::" represents at least 2 16-bit groups of
+#                ; zeros.  No more than 6 groups in addition to the
+#                ; "::" may be present.
+IPV6_COMP = f"(?:{IPV6_HEX}(?::{IPV6_HEX}){{0,5}})?::(?:{IPV6_HEX}(?::{IPV6_HEX}){{0,5}})?"
+# IPv6v4-full    = IPv6-hex 5(":" IPv6-hex) ":" IPv4-address-literal
+IPV6V4_FULL = f"{IPV6_HEX}(?::{IPV6_HEX}){{5}}:{IPV4_ADDRESS_LITERAL}"
+# IPv6v4-comp    = [IPv6-hex *3(":" IPv6-hex)] "::"
+#                [IPv6-hex *3(":" IPv6-hex) ":"]
+#                IPv4-address-literal
+#                ; The "::" represents at least 2 16-bit groups of
+#                ; zeros.  No more than 4 groups in addition to the
+#                ; "::" and IPv4-address-literal may be present.
+IPV6V4_COMP = (f"(?:{IPV6_HEX}(?::{IPV6_HEX}){{0,3}})?::"
+               f"(?:{IPV6_HEX}(?::{IPV6_HEX}){{0,3}}:)?{IPV4_ADDRESS_LITERAL}")
+# IPv6-addr      = IPv6-full / IPv6-comp / IPv6v4-full / IPv6v4-comp
 # General-address-literal  = Standardized-tag ":" 1*dcontent
 # Standardized-tag  = Ldh-str
 # dcontent       = %d33-90 / ; Printable US-ASCII
@@ -71,8 +91,9 @@ DOT_STRING_UTF8 = f"{ATOM_UTF8}(?:\\.{ATOM_UTF8})*"
 # QcontentSMTP   = qtextSMTP / quoted-pairSMTP
 # Quoted-string  = DQUOTE *QcontentSMTP DQUOTE
 QUOTED_STRING = '"(?:[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\[\\x20-\\x7e])*"'
+# RFC 6531 §3.3: qtextSMTP =/ UTF8-non-ascii (quoted-pairSMTP is not extended)
 QUOTED_STRING_UTF8 = (f'"(?:[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e{UTF8_NON_ASCII}]'
-                      f'|\\\\[\\x20-\\x7e{UTF8_NON_ASCII}])*"')
+                      f'|\\\\[\\x20-\\x7e])*"')
 # Local-part     = Dot-string / Quoted-string
 LOCAL_PART = f"(?:{DOT_STRING}|{QUOTED_STRING})"
 LOCAL_PART_UTF8 = f"(?:{DOT_STRING_UTF8}|{QUOTED_STRING_UTF8})"
@@ -88,6 +109,10 @@ ESMTP_VALUE_UTF8 = f"[\\x21-\\x3c\\x3e-\\x7e{UTF8_NON_ASCII}]+"
 # esmtp-param    = esmtp-keyword ["=" esmtp-value]
 # Mail-parameters  = esmtp-param *(SP esmtp-param)
 
+_IPV6_FULL = re.compile(IPV6_FULL)
+_IPV6_COMP = re.compile(IPV6_COMP)
+_IPV6V4_FULL = re.compile(IPV6V4_FULL)
+_IPV6V4_COMP = re.compile(IPV6V4_COMP)
 _DOMAIN = re.compile(DOMAIN)
 _DOMAIN_UTF8 = re.compile(DOMAIN_UTF8)
 _ADDRESS_LITERAL = re.compile(ADDRESS_LITERAL)
@@ -98,7 +123,7 @@ _ESMTP_PARAM = re.compile(f"({ESMTP_KEYWORD})(?:=({ESMTP_VALUE}))?")
 _ESMTP_PARAM_UTF8 = re.compile(f"({ESMTP_KEYWORD})(?:=({ESMTP_VALUE_UTF8}))?")
 _DOT_STRING = re.compile(DOT_STRING)
 _QUOTED_PAIR = re.compile(r"\\(.)")
-_NEEDS_QUOTING = re.compile(f"^(?!{DOT_STRING_UTF8}$)")
+_NEEDS_QUOTING = re.compile(f"^(?!{DOT_STRING_UTF8}\\Z)")
 
 
 def parse_domain(text: str, pos: int = 0, *, utf8: bool = False) -> tuple[str, int]:
@@ -133,14 +158,44 @@ def parse_address_literal(text: str, pos: int = 0) -> tuple[str, int]:
     literal = match.group()
     inner = literal[1:-1]
     if inner[:5].upper() == "IPV6:":
-        try:
-            ipaddress.IPv6Address(inner[5:])
-        except ValueError as exc:
-            raise GrammarError("IPv6-addr", f"{inner[5:]!r} is not an IPv6 address") from exc
-    elif ":" not in inner and any(int(snum) > 255 for snum in inner.split(".")):
-        # Snum: "representing a decimal integer value in the range 0 through 255"
-        raise GrammarError("Snum", f"{inner!r} has a number above 255")
+        check_ipv6_addr(inner[5:])
+    elif ":" not in inner:
+        check_snums(inner)
     return literal, match.end()
+
+
+def check_snums(ipv4: str) -> None:
+    """Snum = 1*3DIGIT "representing a decimal integer value in the range 0 through 255"."""
+    if any(int(snum) > 255 for snum in ipv4.split(".")):
+        raise GrammarError("Snum", f"{ipv4!r} has a number above 255")
+
+
+def check_ipv6_addr(text: str) -> None:
+    """``IPv6-addr`` exactly as RFC 5321 §4.1.3 writes it, group counts included.
+
+    Not ``ipaddress.IPv6Address``: that accepts what RFC 4291 allows and RFC 5321 does
+    not (a zone index "%eth0", "::" standing for one group) and refuses what RFC 5321
+    allows (an Snum with leading zeros in the embedded IPv4 address).
+    """
+    def groups(part: str) -> int:
+        return len(part.split(":")) if part else 0
+
+    if _IPV6_FULL.fullmatch(text):
+        return
+    if _IPV6_COMP.fullmatch(text):
+        head, _, tail = text.partition("::")
+        if groups(head) + groups(tail) <= 6:   # "No more than 6 groups in addition"
+            return
+    elif _IPV6V4_FULL.fullmatch(text):
+        check_snums(text.rpartition(":")[2])
+        return
+    elif _IPV6V4_COMP.fullmatch(text):
+        head, _, tail = text.partition("::")
+        tail, _, ipv4 = tail.rpartition(":") if ":" in tail else ("", "", tail)
+        check_snums(ipv4)
+        if groups(head) + groups(tail) <= 4:   # "No more than 4 groups in addition"
+            return
+    raise GrammarError("IPv6-addr", f"{text!r} is not an RFC 5321 IPv6-addr")
 
 
 def parse_local_part(text: str, pos: int = 0, *, utf8: bool = False) -> tuple[str, int]:
@@ -161,8 +216,11 @@ def parse_mailbox(text: str, pos: int = 0, *, utf8: bool = False,
 
     ``limits`` are the local-part and domain bounds in octets (RFC 5321 §4.5.3.1.1-2).
     """
+    start = pos
     local_part, pos = parse_local_part(text, pos, utf8=utf8)
-    if len(local_part.encode()) > limits[0]:
+    # RFC 5321 §4.5.3.1.1: "The maximum total length of a user name or other local-part
+    # is 64 octets": the Local-part as sent, quotes and quoted-pair backslashes included.
+    if len(text[start:pos].encode()) > limits[0]:
         raise GrammarError("Local-part", "longer than the local-part limit (RFC 5321 "
                            "§4.5.3.1.1)")
     if text[pos:pos + 1] != "@":
@@ -229,17 +287,30 @@ def parse_esmtp_params(text: str, pos: int = 0, *, utf8: bool = False
 _XTEXT = re.compile("(?:[\\x21-\\x2a\\x2c-\\x3c\\x3e-\\x7e]|\\+[0-9A-F]{2})*")
 
 
+_HEXCHAR = re.compile(rb"\+([0-9A-F]{2})")
+
+
 def parse_xtext(value: str) -> str:
-    """Decode RFC 3461 §4 xtext into the string it encodes."""
+    """Decode RFC 3461 §4 xtext into the string it encodes.
+
+    RFC 3461 §4: ""hexchar"s are intended to encode octets that cannot appear as ASCII
+    characters within an esmtp-value"; the octets are read as UTF-8 (ASCII for ENVID and
+    rfc822 ORCPT, UTF-8 for an RFC 6531 mailbox in AUTH=).
+    """
     if _XTEXT.fullmatch(value) is None:
         raise GrammarError("xtext", f"{value!r} is not xtext")
-    return re.sub(r"\+([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), value)
+    octets = _HEXCHAR.sub(lambda m: bytes([int(m.group(1), 16)]), value.encode("ascii"))
+    try:
+        return octets.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GrammarError("xtext", f"{value!r} does not encode UTF-8 text") from exc
 
 
 def write_xtext(value: str) -> str:
-    """RFC 3461 §4: characters outside "!".."~", and "+" and "=", become "+XX"."""
-    return "".join(c if 0x21 <= ord(c) <= 0x7E and c not in "+=" else f"+{ord(c):02X}"
-                   for c in value)
+    """RFC 3461 §4: "When encoding an octet sequence as xtext", octets outside "!".."~",
+    and "+" and "=", become "+XX"; text is encoded as its UTF-8 octets."""
+    return "".join(chr(octet) if 0x21 <= octet <= 0x7E and octet not in b"+=" else
+                   f"+{octet:02X}" for octet in value.encode("utf-8"))
 
 
 def decode_base64(value: str) -> bytes:

@@ -78,7 +78,21 @@ class ParseContext:
     transaction_smtputf8: bool = False
 
 
+# RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets; a text quoting the client is
+# cut to leave room for "501 5.7.12 ", the CRLF and the "; closing connection" a refused
+# BDAT adds.
+_MAX_ERROR_TEXT = 512 - len("501 5.7.12 \r\n") - len("; closing connection")
+
+
+def _clip(text: str) -> str:
+    octets = text.encode("utf-8")
+    if len(octets) <= _MAX_ERROR_TEXT:
+        return text
+    return octets[:_MAX_ERROR_TEXT - 3].decode("utf-8", errors="ignore") + "..."
+
+
 def _error(code: int, status: Status, text: str) -> RemoteProtocolError:
+    text = _clip(text)
     return RemoteProtocolError(text, reply=reply(code, status, text))
 
 
@@ -103,28 +117,43 @@ _MAIL_FROM = re.compile(r"MAIL FROM:", re.IGNORECASE)
 _RCPT_TO = re.compile(r"RCPT TO:", re.IGNORECASE)
 _POSTMASTER = re.compile(r"<Postmaster>", re.IGNORECASE)
 # RFC 5321 §4.1.2: ASCII control characters "MUST NOT be used in MAIL or RCPT commands";
-# we refuse them in every command line (CR and LF cannot occur: the buffer split on them).
+# we refuse them in every command line, with 501 after a known verb (parse_command), 500
+# otherwise (CR and LF cannot occur: the buffer split on them).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PRINTABLE_ASCII = re.compile(r"[\t\x20-\x7e]*")
 
 
 def parse_command(line: bytes, context: ParseContext) -> Command:
-    """Parse one command line (without its CRLF)."""
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise syntax_error("Command line is not valid UTF-8") from exc
-    if _CONTROL.search(text):
-        raise syntax_error("Control characters are not allowed in commands")
-    verb, _, argument = text.partition(" ")
-    verb = verb.upper()   # RFC 5321 §2.4: "Verbs and argument values ... are not case sensitive"
+    """Parse one command line (without its CRLF).
+
+    The verb decides between 500 and 501 (RFC 5321 §4.2.2): a line whose verb is not
+    recognized gets 500, a recognized command with bad arguments 501.
+    """
+    verb = command_verb(line)
     handler = _VERBS.get(verb)
     if handler is None:
         if verb in NOT_IMPLEMENTED_VERBS:
             raise _error(502, Status.INVALID_COMMAND, f"{verb} command not implemented")
+        if _CONTROL.search(verb) or not verb.isascii():
+            raise syntax_error("Command unrecognized: invalid characters")
         raise _error(500, Status.INVALID_COMMAND, "Command unrecognized")
+    # RFC 5321 §4.1.2 MUST: control characters "MUST NOT be used in MAIL or RCPT
+    # commands"; "SMTP servers that receive a command in which invalid character codes
+    # have been employed, and for which there are no other reasons for rejection, MUST
+    # reject that command with a 501 response".
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise argument_error("Arguments are not valid UTF-8", Status.SYNTAX_ERROR) from exc
+    if _CONTROL.search(text):
+        raise argument_error("Control characters are not allowed in commands",
+                             Status.SYNTAX_ERROR)
+    # RFC 6531 §3.3 (addresses, esmtp-value) and §3.7.4.2 (VRFY, EXPN) allow UTF-8; the
+    # other commands stay ASCII (RFC 5321 §4.1.2 MUST NOT).
     if not text.isascii() and verb not in ("MAIL", "RCPT", "VRFY", "EXPN"):
-        raise syntax_error("Non-ASCII characters are not allowed in this command")
-    return handler(text, argument, context)
+        raise argument_error("Non-ASCII characters are not allowed in this command",
+                             Status.SYNTAX_ERROR)
+    return handler(text, text.partition(" ")[2], context)
 
 
 def _no_argument(command: Command, name: str) -> Callable[[str, str, ParseContext], Command]:
@@ -137,15 +166,15 @@ def _no_argument(command: Command, name: str) -> Callable[[str, str, ParseContex
 
 def _parse_helo(text: str, argument: str, context: ParseContext) -> Command:
     # RFC 5321 §4.1.1.1: helo = "HELO" SP Domain CRLF
-    return Helo(_parse_client_domain(text, argument, allow_literal=False))
+    return Helo(_parse_client_domain(argument, context, allow_literal=False))
 
 
 def _parse_ehlo(text: str, argument: str, context: ParseContext) -> Command:
     # RFC 5321 §4.1.1.1: ehlo = "EHLO" SP ( Domain / address-literal ) CRLF
-    return Ehlo(_parse_client_domain(text, argument, allow_literal=True))
+    return Ehlo(_parse_client_domain(argument, context, allow_literal=True))
 
 
-def _parse_client_domain(text: str, argument: str, *, allow_literal: bool) -> str:
+def _parse_client_domain(argument: str, context: ParseContext, *, allow_literal: bool) -> str:
     if not argument:
         raise argument_error("Syntax error: a domain is required")
     try:
@@ -157,6 +186,10 @@ def _parse_client_domain(text: str, argument: str, *, allow_literal: bool) -> st
         raise argument_error(f"Invalid domain: {exc.detail}") from exc
     if end != len(argument):
         raise argument_error("Invalid domain: unexpected characters after it")
+    if len(domain) > context.limits.domain:
+        # RFC 5321 §4.5.3.1.2: "The maximum total length of a domain name or number is
+        # 255 octets."
+        raise argument_error("Invalid domain: longer than the domain limit")
     return domain
 
 
@@ -198,7 +231,8 @@ def _mail_from(path: Mailbox | None, params: dict[str, str | None],
             size = int(value)
             limit = context.advertised.size_limit or context.limits.message_size
             if size > limit:
-                # RFC 1870 §6: "552 message size exceeds fixed maximum message size"
+                # RFC 1870 §6 (2): "the server responds with code "552 message size
+                # exceeds fixed maximium message size"" (sic)
                 raise _error(552, Status.MESSAGE_TOO_BIG,
                              "Message size exceeds fixed maximum message size")
         elif keyword == "BODY":
@@ -220,6 +254,11 @@ def _mail_from(path: Mailbox | None, params: dict[str, str | None],
                 raise argument_error("RET must be FULL or HDRS (RFC 3461)") from exc
         elif keyword == "ENVID":
             envid = _xtext_param(value, "ENVID", max_length=100)   # RFC 3461 §4.4
+            if _PRINTABLE_ASCII.fullmatch(envid) is None:
+                # RFC 3461 §4.4 MUST: the value prior to encoding as xtext "MUST consist
+                # entirely of printable (graphic and white space) characters from the
+                # US-ASCII [4] repertoire"
+                raise argument_error("ENVID must be printable US-ASCII (RFC 3461 §4.4)")
         elif keyword == "AUTH":
             auth = _auth_param(value, context)
     return MailFrom(path, size=size, body=body, smtputf8=smtputf8, ret=ret, envid=envid,
@@ -227,8 +266,8 @@ def _mail_from(path: Mailbox | None, params: dict[str, str | None],
 
 
 def _auth_param(value: str | None, context: ParseContext) -> str:
-    # RFC 4954 §5: auth-param = "AUTH=" xtext; "the decoded form of the xtext MUST be
-    # either an addr-spec or the two characters "<>""
+    # RFC 4954 §5: auth-param = "AUTH=" xtext; "The decoded form of the xtext MUST be
+    # either a <mailbox> or the two characters "<>"" (RFC 5321 §4.1.2 Mailbox)
     decoded = _xtext_param(value, "AUTH", max_length=context.limits.path)
     if decoded == "<>":
         return decoded
@@ -421,6 +460,20 @@ _VERBS: dict[str, Callable[[str, str, ParseContext], Command]] = {
 }
 
 
+# The command each verb introduces, so that the order of commands (RFC 5321 §4.1.4) can
+# be judged even when the arguments do not parse.
+VERB_COMMANDS: dict[str, type] = {
+    "EHLO": Ehlo, "HELO": Helo, "MAIL": MailFrom, "RCPT": RcptTo, "DATA": Data,
+    "BDAT": Bdat, "RSET": Rset, "VRFY": Vrfy, "EXPN": Expn, "HELP": Help, "NOOP": Noop,
+    "QUIT": Quit, "STARTTLS": StartTls, "AUTH": Auth,
+}
+
+
+def command_verb(line: bytes) -> str:
+    """The verb of a command line, upper-cased (RFC 5321 §2.4: not case sensitive)."""
+    return line.partition(b" ")[0].decode("ascii", errors="replace").upper()
+
+
 # --- client side: reply lines -------------------------------------------------------
 
 # RFC 5321 §4.2: Reply-line = *( Reply-code "-" [ textstring ] CRLF )
@@ -468,5 +521,15 @@ def assemble_reply(lines: list[ReplyLine], *, enhanced: bool) -> Reply:
             except ValueError:
                 status = None
         if status is not None:
-            texts = [_STATUS.sub("", text, count=1) for text in texts]
+            texts = [_without_status(text, status.with_class(code)) for text in texts]
     return Reply(code, status, tuple(texts))
+
+
+def _without_status(text: str, status: str) -> str:
+    """RFC 2034 §4: "the same status code must appear at the beginning of the text in each
+    line"; "This status code is always followed by one or more spaces" (§3). A line that
+    does not begin with it keeps its text whole."""
+    match = _STATUS.match(text)
+    if match is None or f"{match.group(1)}.{match.group(2)}" != status:
+        return text
+    return text[match.end():]

@@ -7,6 +7,7 @@ with the primary response code") and one or more text lines.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
@@ -114,6 +115,9 @@ class Status(Enum):
         return f"{code // 100}.{self.value}"
 
 
+_NOT_TEXTSTRING = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One SMTP reply: ``code``, optional enhanced ``status``, one or more text lines.
@@ -127,10 +131,16 @@ class Reply:
     lines: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if not 200 <= self.code <= 599:
-            raise ValueError(f"reply code out of range: {self.code}")
+        # RFC 5321 §4.2: Reply-code = %x32-35 %x30-35 %x30-39
+        if not 200 <= self.code <= 599 or self.code // 10 % 10 > 5:
+            raise ValueError(f"not a Reply-code: {self.code}")
         if not self.lines:
             raise ValueError("a reply has at least one line (possibly empty)")
+        for line in self.lines:
+            # RFC 5321 §4.2: textstring = 1*(%d09 / %d32-126) (RFC 6531 §3.7.4: UTF-8
+            # too). A CR or LF in the text would let it inject reply lines.
+            if _NOT_TEXTSTRING.search(line):
+                raise ValueError(f"control character in reply text: {line!r}")
 
     @property
     def text(self) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from reference.errors import LocalProtocolError
 from reference.smtp.commands import (
     Auth,
     Bdat,
@@ -22,6 +25,8 @@ from reference.smtp.commands import (
 )
 from reference.smtp.grammar import encode_base64, write_path, write_xtext
 from reference.smtp.replies import Reply
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def write_reply(reply: Reply, *, enhanced: bool) -> bytes:
@@ -84,6 +89,10 @@ def write_command(command: Command) -> bytes:
             if initial is not None:
                 # RFC 4954 §4: a zero-length initial response "MUST instead" be "="
                 line += " " + (encode_base64(initial) if initial else "=")
+    if _CONTROL.search(line):
+        # RFC 5321 §4.1.1: a command is one line ending in CRLF, and §4.1.2 keeps control
+        # characters out of it: a CR or LF in a value would write a second command.
+        raise LocalProtocolError(f"control character in a command: {line!r}")
     return line.encode("utf-8") + b"\r\n"
 
 

@@ -1,7 +1,9 @@
 """The SMTP server's states and the order of commands (RFC 5321 §4.1.4, §3.3), as tables.
 
 ``ALLOWED`` says which commands a state accepts; anything not in it gets 503 (RFC 5321
-§4.1.4: "If the commands are sent in the wrong order, the server MUST reply 503"). The
+§4.1.4 MUST: "If the commands in a transaction are out of order to the degree that they
+cannot be processed by the server, a 503 failure reply MUST be returned"; §3.3: "If a
+RCPT command appears without a previous MAIL command, the server MUST return a 503"). The
 state changes only when the core sees a reply go out (``after_reply``): the session
 never assigns a state.
 """
@@ -54,7 +56,7 @@ ALLOWED: dict[State, frozenset[type]] = {
     # RFC 5321 §3.1: after a 554 greeting the server "MUST wait for the client to send a
     # QUIT command before closing" and answers 503 to anything else.
     State.REFUSED: frozenset({Quit}),
-    # §4.1.4: "a session that will contain mail transactions MUST first be initialized by
+    # §4.1.4: "A session that will contain mail transactions MUST first be initialized by
     # the use of the EHLO command"; STARTTLS and AUTH need the EHLO that announces them.
     State.GREETED: ANYTIME | {Ehlo, Helo},
     State.READY: ANYTIME | {Ehlo, Helo, MailFrom, StartTls, Auth},

@@ -1,0 +1,1 @@
+"""Fuzzing for rfcmail: hypothesis strategies per grammar, property tests, wire fuzzers."""

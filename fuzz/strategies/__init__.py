@@ -1,0 +1,1 @@
+"""Hypothesis strategies, one module per protocol grammar (``from fuzz.strategies import smtp``)."""
