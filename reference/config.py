@@ -125,7 +125,8 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    return _build(Config, data, "")
+    config: Config = _build(Config, data, "")
+    return config
 
 
 def _build(cls: Any, data: dict[str, Any], where: str) -> Any:

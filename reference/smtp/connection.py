@@ -37,6 +37,7 @@ from reference.smtp.commands import (
     MailFrom,
     MessageReceived,
     MessageRejected,
+    RcptTo,
     StartTls,
 )
 from reference.smtp.data import DataReader, TooBig, check_content, too_big_reply
@@ -58,10 +59,10 @@ from reference.smtp.replies import Reply, Status, reply
 from reference.smtp.serializer import write_command, write_reply
 from reference.smtp.states import (
     ALLOWED,
-    REPLY_CODES_ONLY_FOR,
     SEQUENCE_HINTS,
     State,
     after_reply,
+    reply_allowed,
 )
 from reference.wire.buffer import BadLine, LineProblem, ReceiveBuffer
 
@@ -88,6 +89,7 @@ class ServerConnection:
         self.authenticated = False
         self.errors = 0
         self.transactions = 0
+        self.recipients = 0               # accepted in the open transaction
         self.discarded_plaintext = 0      # octets dropped at STARTTLS (RFC 3207 §4.2)
         self._buffer = ReceiveBuffer()
         self._eof = False
@@ -206,6 +208,12 @@ class ServerConnection:
                     421, Status.SYSTEM_NOT_ACCEPTING,
                     "Too many mail transactions on one connection, closing")))
             self._transaction_smtputf8 = command.smtputf8
+        if isinstance(command, RcptTo) and self.recipients >= self.limits.recipients:
+            # RFC 5321 §4.5.3.1.10: "If an SMTP server has an implementation limit on the
+            # number of RCPT commands and this limit is exhausted, it MUST use a response
+            # code of 452"; those accepted so far stay accepted (§4.5.3.1.8).
+            raise self._refuse(RemoteProtocolError("too many recipients", reply=reply(
+                452, Status.TOO_MANY_RECIPIENTS, "Too many recipients")))
         return command
 
     # --- BDAT (RFC 3030) --------------------------------------------------------------
@@ -342,10 +350,10 @@ class ServerConnection:
         return wire
 
     def _check_reply(self, event: Event | None, response: Reply, *, greeting: bool) -> None:
-        allowed_for = REPLY_CODES_ONLY_FOR.get(response.code)
-        if (allowed_for is not None and not (greeting and response.code == 220)
-                and not isinstance(event, allowed_for)):
-            raise LocalProtocolError(f"{response.code} cannot answer {event!r}")
+        refused_by_core = event is None and not greeting   # the core chose that reply
+        if not refused_by_core and not reply_allowed(event, response.code):
+            raise LocalProtocolError(f"{response.code} cannot answer {event!r} "
+                                     "(RFC 5321 §4.3.2)")
         needs_status = (response.code // 100 in (2, 4, 5) and not greeting
                         and not isinstance(event, (Ehlo, Helo)))
         if needs_status and response.status is None:
@@ -365,11 +373,14 @@ class ServerConnection:
             self.transactions += 1
         elif isinstance(event, (Auth, AuthResponse)) and response.code == 235:
             self.authenticated = True
+        elif isinstance(event, RcptTo) and response.code in (250, 251):
+            self.recipients += 1
         if self.state is State.TLS_PENDING:
             self.discarded_plaintext += self._buffer.clear()
         if self.state is State.READY and previous is not State.READY:
             self._transaction_smtputf8 = False
             self._message = bytearray()
+            self.recipients = 0
 
     def tls_established(self) -> None:
         """The TLS handshake after STARTTLS completed.

@@ -135,12 +135,53 @@ def after_reply(state: State, event: Event | None, code: int) -> State:
     return state
 
 
-# Replies a given event may receive, checked on every send so that session bugs surface
-# as LocalProtocolError instead of confusing clients.
-REPLY_CODES_ONLY_FOR: dict[int, tuple[type, ...]] = {
-    220: (StartTls,),                      # plus the greeting (event None)
-    221: (Quit,),
-    235: (Auth, AuthResponse),
-    334: (Auth, AuthResponse),
-    354: (Data,),
+# RFC 5321 §4.3.2 "Command-Reply Sequences": the replies each command may get, plus
+# those of the extensions that answer it. Checked on every send, so that a session bug
+# (say, 250 to DATA, which would leave the message to be read as commands) surfaces as
+# LocalProtocolError instead of reaching a client. "In addition to the codes listed
+# below, any SMTP command can return" 500, 501 and 421 (ANY_COMMAND_MAY_GET).
+ANY_COMMAND_MAY_GET = frozenset({500, 501, 421})
+GREETING_CODES = frozenset({220, 554})      # CONNECTION ESTABLISHMENT  S: 220  E: 554
+# RFC 4954 §6 and RFC 6409 §4.3: 530 answers any command that needs authentication
+# first; RFC 3207 §4: "530 Must issue a STARTTLS command first" likewise.
+AUTH_FIRST = frozenset({530})
+REPLY_CODES: dict[type, frozenset[int]] = {
+    # EHLO or HELO  S: 250  E: 504, 550, 502
+    Ehlo: frozenset({250, 504, 550, 502}),
+    Helo: frozenset({250, 504, 550, 502}),
+    # MAIL  S: 250  E: 552, 451, 452, 550, 553, 503, 455, 555
+    MailFrom: frozenset({250, 552, 451, 452, 550, 553, 503, 455, 555}) | AUTH_FIRST,
+    # RCPT  S: 250, 251  E: 550, 551, 552, 553, 450, 451, 452, 503, 455, 555
+    RcptTo: frozenset({250, 251, 550, 551, 552, 553, 450, 451, 452, 503, 455, 555}),
+    # DATA  I: 354  E: 503, 554
+    Data: frozenset({354, 503, 554}) | AUTH_FIRST,
+    # DATA ... data -> S: 250  E: 552, 554, 451, 452, 450, 550
+    MessageReceived: frozenset({250, 552, 554, 451, 452, 450, 550}),
+    MessageRejected: frozenset({552, 554, 451, 452, 450, 550}),
+    # RFC 3030 §2: a BDAT chunk gets 250 or an error of the kinds DATA's end gets.
+    Bdat: frozenset({250, 552, 554, 451, 452, 450, 550, 503}),
+    # RSET  S: 250
+    Rset: frozenset({250}),
+    # VRFY  S: 250, 251, 252  E: 550, 551, 553, 502, 504
+    Vrfy: frozenset({250, 251, 252, 550, 551, 553, 502, 504}),
+    # EXPN  S: 250, 252  E: 550, 500, 502, 504
+    Expn: frozenset({250, 252, 550, 500, 502, 504}),
+    # HELP  S: 211, 214  E: 502, 504
+    Help: frozenset({211, 214, 502, 504}),
+    # NOOP  S: 250
+    Noop: frozenset({250}),
+    # QUIT  S: 221
+    Quit: frozenset({221}),
+    # RFC 3207 §4: 220 Ready to start TLS, 501 Syntax error, 454 TLS not available
+    StartTls: frozenset({220, 501, 454, 503}),
+    # RFC 4954 §4 and §6: 334 challenge, 235 success, and its error replies
+    Auth: frozenset({334, 235, 432, 454, 500, 501, 503, 504, 530, 534, 535, 538}),
+    AuthResponse: frozenset({334, 235, 432, 454, 500, 501, 535, 534, 538}),
 }
+
+
+def reply_allowed(event: Event | None, code: int) -> bool:
+    """RFC 5321 §4.3.2: may ``code`` answer ``event`` (None: the greeting)?"""
+    if event is None:
+        return code in GREETING_CODES or code == 421
+    return code in ANY_COMMAND_MAY_GET or code in REPLY_CODES.get(type(event), frozenset())

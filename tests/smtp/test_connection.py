@@ -370,6 +370,30 @@ def test_replies_reserved_for_other_commands_are_local_errors(line: bytes,
         conn.send(response)
 
 
+@pytest.mark.parametrize(("lines", "response"), [
+    # 250 to DATA would leave the message body to be read as commands.
+    ([b"MAIL FROM:<a@b.example>", b"RCPT TO:<c@d.example>", b"DATA"],
+     reply(250, Status.UNDEFINED, "OK")),
+    ([b"RSET"], reply(550, Status.UNDEFINED, "no")),
+    ([b"QUIT"], reply(250, Status.UNDEFINED, "OK")),
+    ([b"MAIL FROM:<a@b.example>"], reply(251, Status.UNDEFINED, "forwarding")),
+    ([b"HELP"], reply(250, Status.UNDEFINED, "help")),
+])
+def test_replies_outside_the_command_reply_sequences_are_local_errors(
+        lines: list[bytes], response: Reply) -> None:
+    """RFC 5321 §4.3.2 "Command-Reply Sequences": DATA gets 354, 503 or 554; RSET and
+    NOOP get 250; QUIT gets 221; MAIL never 251; HELP 211 or 214."""
+    conn = server()
+    for line in lines[:-1]:
+        conn.receive_data(line + b"\r\n")
+        conn.next_event()
+        conn.send(OK)
+    conn.receive_data(lines[-1] + b"\r\n")
+    conn.next_event()
+    with pytest.raises(LocalProtocolError, match=r"RFC 5321 §4\.3\.2"):
+        conn.send(response)
+
+
 def test_reading_the_next_event_before_replying_is_a_local_error() -> None:
     """RFC 2920 §3.2 MUST: "respond to commands in the order they are received"; one reply
     per command."""
@@ -786,3 +810,39 @@ def test_a_session_reply_line_longer_than_512_octets_is_a_local_error() -> None:
     with pytest.raises(LocalProtocolError):
         conn.send(reply(250, Status.UNDEFINED, "x" * 501))
     assert conn.send(Reply(250, Status.UNDEFINED, ("x" * 250, "x" * 250))).count(b"\r\n") == 2
+
+
+def test_recipients_beyond_the_limit_get_452_and_the_accepted_ones_stay() -> None:
+    """RFC 5321 §4.5.3.1.10 MUST: "If an SMTP server has an implementation limit on the
+    number of RCPT commands and this limit is exhausted, it MUST use a response code of
+    452"; §4.5.3.1.8: previously accepted addresses are not discarded."""
+    conn = server(limits=SmtpLimits(recipients=100))
+    conn.receive_data(b"MAIL FROM:<a@b.example>\r\n")
+    conn.next_event()
+    conn.send(OK)
+    for number in range(100):
+        conn.receive_data(b"RCPT TO:<user%d@d.example>\r\n" % number)
+        assert isinstance(conn.next_event(), RcptTo)
+        conn.send(OK)
+    conn.receive_data(b"RCPT TO:<one-too-many@d.example>\r\nDATA\r\n")
+    with pytest.raises(RemoteProtocolError) as refused:
+        conn.next_event()
+    assert conn.send(refused.value.reply) == b"452 4.5.3 Too many recipients\r\n"
+    assert conn.next_event() == Data()           # the transaction is still open
+    assert conn.state is State.RCPT
+
+
+def test_the_recipient_count_starts_again_with_each_transaction() -> None:
+    """RFC 5321 §4.5.3.1.8: the limit is per mail transaction."""
+    conn = server(limits=SmtpLimits(recipients=100))
+    for _ in range(2):
+        conn.receive_data(b"MAIL FROM:<a@b.example>\r\n")
+        conn.next_event()
+        conn.send(OK)
+        for number in range(100):
+            conn.receive_data(b"RCPT TO:<u%d@d.example>\r\n" % number)
+            conn.next_event()
+            conn.send(OK)
+        conn.receive_data(b"RSET\r\n")
+        assert conn.next_event() == Rset()
+        conn.send(OK)
