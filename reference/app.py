@@ -19,6 +19,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -43,15 +44,6 @@ SASL_KEY_FILE = "secrets/sasl-fake-credentials.key"
 
 def store_path(config: Config) -> Path:
     return config.data_dir / STORE_FILE
-
-
-def listen_endpoint(text: str) -> Endpoint:
-    """A listener address. Port 0 asks the system for a free port, which the
-    announcement then names (``Endpoint.parse`` refuses 0: it is no port to connect to)."""
-    host, sep, port = text.rpartition(":")
-    if sep and port == "0":
-        return Endpoint(Endpoint.parse(f"{host}:1").host, 0)
-    return Endpoint.parse(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +76,7 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
                               (Role.SUBMISSIONS, config.smtp.submissions)):
             if not address:
                 continue               # an empty address disables the listener
-            endpoint = listen_endpoint(address)
+            endpoint = Endpoint.parse(address)
             policy = SessionPolicy(
                 hostname=config.server.hostname, role=role, limits=config.smtp.limits,
                 tls_available=True, plaintext_auth=PlaintextAuth(config.smtp.plaintext_auth),
@@ -94,9 +86,14 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
                 name=role.value, tolerances=config.smtp.tolerances, starttls_context=context,
                 implicit_tls=role is Role.SUBMISSIONS,
                 tls_handshake_timeout=config.tls.handshake_timeout, trace=trace)
-            server = await start_smtp_listener(
-                endpoint.host, endpoint.port, settings,
-                _session_factory(store, delivery, policy), registry, reuse_port=reuse_port)
+            try:
+                server = await start_smtp_listener(
+                    endpoint.host, endpoint.port, settings,
+                    _session_factory(store, delivery, policy), registry,
+                    reuse_port=reuse_port)
+            except OSError as exc:       # e.g. the address is in use, or not ours
+                raise ConfigError(f"cannot listen on {endpoint} for {role.value}: "
+                                  f"{exc.strerror or exc}") from exc
             servers.append(server)
             host, port = server.sockets[0].getsockname()[:2]
             listening = Listening(role.value, Endpoint(host, port))
@@ -109,8 +106,8 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
         await _wait_for_stop(stop)
         log.info("rfcmail.stopping", extra=fields(pid=os.getpid()))
     finally:
-        for server in servers:
-            server.close()
+        for listener in servers:
+            listener.close()
         await _drain(registry, config.server.shutdown_grace)
         await store.close()
         if trace is not None:
@@ -134,18 +131,26 @@ def _certificate(config: Config) -> CertificatePaths:
 
 
 def _secret(path: Path) -> bytes:
-    """32 random bytes kept in ``path``, created owner-only on first use."""
+    """32 random bytes kept in ``path``, created owner-only on first use.
+
+    Written to a temporary file and published with link(), which fails if the name
+    exists: a process that loses a race reads the winner's complete file, never a half
+    written one."""
     with contextlib.suppress(FileNotFoundError):
         return path.read_bytes()
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:          # another worker won the race
-        return path.read_bytes()
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(secrets.token_bytes(32))
         f.flush()
         os.fsync(f.fileno())
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass                           # another process published first: use its key
+    finally:
+        temporary.unlink()
     return path.read_bytes()
 
 
@@ -206,14 +211,42 @@ def run(main: Coroutine[Any, Any, None], event_loop: str = "auto") -> None:
     asyncio.run(main)
 
 
+def _reserve_ports(config: Config) -> tuple[Config, list[socket.socket]]:
+    """Port 0 with several workers would give each worker a port of its own. The parent
+    picks the port once instead, on a socket bound with SO_REUSEPORT that never listens
+    (so it takes no connections) and is held until the workers exit; every worker then
+    binds that port."""
+    held: list[socket.socket] = []
+    changes: dict[str, str] = {}
+    for key in ("listen", "submission", "submissions"):
+        address = getattr(config.smtp, key)
+        if not address:
+            continue
+        endpoint = Endpoint.parse(address)
+        if endpoint.port != 0:
+            continue
+        family = socket.AF_INET6 if ":" in endpoint.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        held.append(sock)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((endpoint.host, 0))
+        changes[key] = str(Endpoint(endpoint.host, sock.getsockname()[1]))
+    return (config.replace("smtp", **changes) if changes else config), held
+
+
 def serve_forever(config: Config) -> int:
     """The process side of ``rfcmail serve``: one process, or a parent and N workers."""
     workers = config.server.workers
-    # Created before any fork, so every worker reads the same key.
+    # Created before any fork, so every worker reads the same key and the same
+    # certificate (workers generating a first self-signed one at once could pair one's
+    # key with the other's certificate).
     _secret(config.data_dir / SASL_KEY_FILE)
+    _certificate(config)
     if workers <= 1:
         run(serve(config), config.server.event_loop)
         return 0
+    config, reserved = _reserve_ports(config)
     children: list[int] = []
     for index in range(workers):
         pid = os.fork()
@@ -222,6 +255,9 @@ def serve_forever(config: Config) -> int:
             try:
                 run(serve(config, announce=sys.stdout if index == 0 else None,
                           reuse_port=True), config.server.event_loop)
+            except ConfigError as exc:
+                print(f"rfcmail: worker {index}: {exc}", file=sys.stderr, flush=True)
+                code = 1
             except BaseException:
                 log.exception("rfcmail.worker-failed", extra=fields(worker=index))
                 code = 1
@@ -244,4 +280,6 @@ def serve_forever(config: Config) -> int:
         if os.waitstatus_to_exitcode(code) != 0:
             status = 1
             forward(signal.SIGTERM, None)   # one worker failed: stop the others
+    for sock in reserved:
+        sock.close()
     return status

@@ -22,8 +22,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from reference import __version__
-from reference.app import listen_endpoint, serve_forever, store_path
-from reference.config import Config, ConfigError, load_config
+from reference.app import serve_forever, store_path
+from reference.config import Config, ConfigError, Endpoint, load_config
+from reference.delivery.local import a_label_domain
 from reference.directory.passwords import hash_password
 from reference.logs import configure_logging
 from reference.message.headers import first_field, header_section, parse_header_fields
@@ -75,7 +76,7 @@ def _config(args: argparse.Namespace) -> Config:
         value = getattr(args, name)
         if value is not None:
             if value:
-                listen_endpoint(value)          # fail early on a bad address
+                Endpoint.parse(value)           # fail early on a bad address
             smtp["listen" if name == "smtp" else name] = value
     if smtp:
         config = config.replace("smtp", **smtp)
@@ -122,18 +123,21 @@ async def _domain_list(store: MailStore, args: argparse.Namespace) -> None:
 
 
 async def _domain_remove(store: MailStore, args: argparse.Namespace) -> None:
-    await store.remove_domain(_domain(args.name))
-    print(f"domain {args.name.lower()} removed")
+    name = _domain(args.name)
+    await store.remove_domain(name)
+    print(f"domain {name} removed")
 
 
 def _domain(text: str) -> str:
+    """A domain name in the form the store keys on: lower case, U-labels (RFC 6531 §3.3)
+    converted to A-labels."""
     try:
-        name, end = parse_domain(text)
+        name, end = parse_domain(text, utf8=True)
     except GrammarError as exc:
         raise UsageError(f"{text!r} is not a domain name (RFC 5321 §4.1.2 Domain)") from exc
     if end != len(text):
         raise UsageError(f"{text!r} is not a domain name (RFC 5321 §4.1.2 Domain)")
-    return name.lower()
+    return a_label_domain(name)
 
 
 # --- accounts -----------------------------------------------------------------------
@@ -148,7 +152,7 @@ def _address(text: str, *, allow_catch_all: bool = False) -> str:
         raise UsageError(f"{text!r} is not an email address: {exc.detail}") from exc
     if end != len(text) or mailbox.domain is None or mailbox.domain.startswith("["):
         raise UsageError(f"{text!r} is not an email address on a domain")
-    return f"{mailbox.local_part}@{mailbox.domain}".lower()
+    return f"{mailbox.local_part.lower()}@{a_label_domain(mailbox.domain)}"
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -164,13 +168,22 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
-async def _account_add(store: MailStore, args: argparse.Namespace) -> None:
-    address = _address(args.address)
-    password = _password(args)
+def _credentials(password: str) -> str:
+    """The stored SCRAM credentials for ``password``, or a UsageError saying why the
+    password cannot be used (RFC 4013 SASLprep prohibits control characters, and RFC 4616
+    §2: "if preparation fails or results in an empty string, verification SHALL fail")."""
     if not password:
         raise UsageError("the password is empty")
-    account = await store.add_account(address, hash_password(password),
-                                      display_name=args.name or "")
+    try:
+        return hash_password(password)
+    except ValueError as exc:           # SaslPrepError is a ValueError too
+        raise UsageError(f"the password cannot be used: {exc}") from exc
+
+
+async def _account_add(store: MailStore, args: argparse.Namespace) -> None:
+    address = _address(args.address)
+    credentials = _credentials(_password(args))
+    account = await store.add_account(address, credentials, display_name=args.name or "")
     print(f"account {account.address} added")
 
 
@@ -188,7 +201,7 @@ async def _account_remove(store: MailStore, args: argparse.Namespace) -> None:
 
 async def _account_passwd(store: MailStore, args: argparse.Namespace) -> None:
     address = _address(args.address)
-    await store.set_credentials(address, hash_password(_password(args)))
+    await store.set_credentials(address, _credentials(_password(args)))
     print(f"password of {address} changed")
 
 
@@ -229,10 +242,10 @@ async def _mailbox_ls(store: MailStore, args: argparse.Namespace) -> None:
         raise UsageError(f"no account {args.address}")
     if args.mailbox is None:
         print(f"{'MAILBOX':<20} {'MESSAGES':>8} {'UNSEEN':>6} {'SIZE':>10}  SPECIAL-USE")
-        for mailbox in await store.list_mailboxes(account.id):
-            special = mailbox.special_use.value if mailbox.special_use else ""
-            print(f"{mailbox.name:<20} {mailbox.messages:>8} {mailbox.unseen:>6} "
-                  f"{mailbox.size:>10}  {special}")
+        for box in await store.list_mailboxes(account.id):
+            special = box.special_use.value if box.special_use else ""
+            print(f"{box.name:<20} {box.messages:>8} {box.unseen:>6} "
+                  f"{box.size:>10}  {special}")
         return
     mailbox = await store.get_mailbox(account.id, args.mailbox)
     if mailbox is None:

@@ -32,9 +32,10 @@ class Endpoint:
 
     @classmethod
     def parse(cls, text: str) -> Endpoint:
-        """"127.0.0.1:2525", "[::1]:2525" or "localhost:2525"."""
+        """"127.0.0.1:2525", "[::1]:2525" or "localhost:2525"; port 0 lets the system
+        choose (the chosen port is announced when the listener starts)."""
         host, sep, port = text.rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ConfigError(f"listener address {text!r} is not host:port")
         return cls(host.strip("[]") or "127.0.0.1", int(port))
 

@@ -9,6 +9,10 @@ Resolution order for ``local@domain`` on a local domain:
 5. ``postmaster`` (RFC 5321 §4.5.1: "MUST support the reserved mailbox "postmaster" as a
    case-insensitive local name"): the configured postmaster address, else the oldest
    account of that domain, so the requirement holds on a fresh install.
+
+Domains are looked up in A-label form, the form the store keys on: with SMTPUTF8 a client
+"MAY transmit the domain parts of mailbox names within SMTP commands ... as A-labels or
+U-labels" (RFC 6531 §3.2), and both name the same domain.
 """
 
 from __future__ import annotations
@@ -38,12 +42,12 @@ class LocalDelivery:
         self.postmaster = postmaster.lower() if postmaster else None
 
     async def is_local_domain(self, domain: str) -> bool:
-        return await self.store.is_local_domain(domain.lower())
+        return await self.store.is_local_domain(a_label_domain(domain))
 
     async def resolve(self, local_part: str, domain: str) -> list[Recipient]:
         """The accounts that receive mail for ``local_part@domain`` (a local domain);
         empty when the address does not exist."""
-        domain = domain.lower()
+        domain = a_label_domain(domain)
         local = local_part.lower()
         accounts = await self._expand(f"{local}@{domain}", depth=0, seen=set())
         detail = None
@@ -93,7 +97,8 @@ class LocalDelivery:
     async def may_send_as(self, account: Account, sender: str) -> bool:
         """RFC 6409 §6.1: the submitting user may use their own address, an alias that
         delivers to them, or a subaddress of either."""
-        sender = sender.lower()
+        local, _, domain = sender.rpartition("@")
+        sender = f"{local}@{a_label_domain(domain)}".lower() if domain else sender.lower()
         if self.subaddress_separator:
             local, _, domain = sender.rpartition("@")
             base = local.split(self.subaddress_separator, 1)[0]
@@ -103,3 +108,19 @@ class LocalDelivery:
         if account.address in candidates:
             return True
         return bool(candidates & set(await self.store.aliases_of(account.address)))
+
+
+def a_label_domain(domain: str) -> str:
+    """``domain`` in lower case with every U-label converted to its A-label (RFC 5890
+    §2.3.2.1). DEVIATION: Python's codec implements IDNA 2003, not RFC 5891's IDNA 2008, as
+    in reference.smtp.grammar.check_u_labels; the two agree on the common scripts. A label
+    that cannot be converted is kept, so the lookup simply finds nothing."""
+    if domain.isascii():
+        return domain.lower()
+    labels = []
+    for label in domain.split("."):
+        try:
+            labels.append(label if label.isascii() else label.encode("idna").decode("ascii"))
+        except UnicodeError:
+            labels.append(label)
+    return ".".join(labels).lower()

@@ -233,7 +233,10 @@ class SmtpSession:
         if self.policy.tls_available and self.tls is None:
             lines.append(Extension.STARTTLS.value)
         mechanisms = self._offered_mechanisms()
-        if mechanisms and self.account is None:
+        # Still listed once authenticated: RFC 4954 §4 "After a successful AUTH command
+        # completes, a server MUST reject any further AUTH commands with a 503 reply", and
+        # the core answers AUTH that the last EHLO did not announce with 502.
+        if mechanisms:
             lines.append(f"{Extension.AUTH.value} {' '.join(mechanisms)}")
         lines.append(Extension.HELP.value)
         return Reply(250, None, tuple(lines))
@@ -273,10 +276,7 @@ class SmtpSession:
 
     async def _rcpt(self, command: RcptTo) -> Reply:
         transaction = self.transaction
-        assert transaction is not None
-        if len(transaction.recipients) >= self.policy.limits.recipients:
-            # RFC 5321 §4.5.3.1.10: "it MUST use a response code of 452"
-            return reply(452, Status.TOO_MANY_RECIPIENTS, "Too many recipients")
+        assert transaction is not None      # the core enforces the recipient limit
         path = command.forward_path
         domain = path.domain
         if domain is None:
@@ -420,6 +420,11 @@ class SmtpSession:
             # containing the [BASE64] encoded string"
             return reply(334, None, encode_base64(step.data))
         self._mechanism = None
+        if isinstance(step, sasl.Succeeded):
+            # RFC 4616 §2: the server verifies "that the authentication credentials permit
+            # the client to act as the (presented or derived) authorization identity";
+            # here a user may act only as itself (RFC 4422 §3.4.1).
+            step = sasl.authorize_default(step)
         if isinstance(step, sasl.Succeeded):
             account = await self.store.get_account(step.authcid)
             if account is not None:

@@ -189,7 +189,8 @@ class SqliteStore:
             return connect(path, busy_timeout_ms=busy_timeout_ms, writer=False,
                            check_same_thread=False)
 
-        writer = GroupCommitWriter(connect_writer, max_batch=max_batch)
+        writer = GroupCommitWriter(connect_writer, max_batch=max_batch,
+                                   lock_path=f"{path}.write-lock")
         await writer.start()        # creates or migrates the schema first
         try:
             reader = connect(path, busy_timeout_ms=busy_timeout_ms, writer=False)

@@ -30,12 +30,22 @@ Implementation notes:
   may commit. Cancelling means "I no longer wait for the answer", as with any RPC.
 - sqlite3 exceptions never leave this module: they become ``StoreError`` subclasses
   (``translate_error``), with the original as ``__cause__``.
+- Several server processes share one file (DESIGN principle 7). SQLite's own answer to a
+  lock held by another process is its busy handler, which *sleeps* (1, 2, 5, 10 ms...)
+  and polls: two writers then spend most of their time asleep. So each batch first takes
+  an exclusive ``flock`` on a lock file beside the database: a blocking call that wakes
+  as soon as the other process releases it (and releases the GIL while it waits). The
+  SQLite lock is then always free when BEGIN IMMEDIATE asks for it, except against
+  processes that do not take the flock (administration commands), which the busy
+  handler still covers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import os
 import queue
 import sqlite3
 import threading
@@ -96,10 +106,13 @@ class GroupCommitWriter:
     """The one writer thread of a store, with its own connection."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], *,
-                 max_batch: int = DEFAULT_MAX_BATCH, name: str = "rfcmail-sqlite-writer"):
+                 max_batch: int = DEFAULT_MAX_BATCH, name: str = "rfcmail-sqlite-writer",
+                 lock_path: str | None = None):
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._connect = connect
+        self._lock_path = lock_path
+        self._lock_fd: int | None = None
         self._max_batch = max_batch
         # None is the stop marker close() queues: finish what is queued before it, then exit.
         self._queue: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
@@ -141,6 +154,8 @@ class GroupCommitWriter:
         assert started is not None
         try:
             connection = self._connect()
+            if self._lock_path is not None:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except BaseException as error:
             _settle([(started, None, translate_error(error))])
             return
@@ -163,6 +178,8 @@ class GroupCommitWriter:
             raise
         finally:
             connection.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
 
     def _serve(self, connection: sqlite3.Connection) -> None:
         while True:
@@ -187,6 +204,8 @@ class GroupCommitWriter:
     def _run_batch(self, connection: sqlite3.Connection,
                    batch: list[_Job[Any]]) -> list[_Outcome]:
         outcomes: list[_Outcome] = []
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)   # see "Several server processes"
         try:
             connection.execute("BEGIN IMMEDIATE")
             for job in batch:
@@ -205,6 +224,9 @@ class GroupCommitWriter:
             outcomes = [(job.future, None, failure) for job in batch]
         else:
             self.stats.commits += 1
+        finally:
+            if self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         self.stats.jobs += len(batch)
         self.stats.failed_jobs += sum(1 for _, _, error in outcomes if error is not None)
         self.stats.largest_batch = max(self.stats.largest_batch, len(batch))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import ssl
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -140,6 +141,18 @@ class RunningServer:
             self.thread.join(timeout=30)
 
 
+# The event loop of the in-thread servers: asyncio's own by default; RFCMAIL_E2E_LOOP=uvloop
+# runs the suite on uvloop, which `rfcmail serve` (the lifecycle tests) uses when installed.
+E2E_EVENT_LOOP = os.environ.get("RFCMAIL_E2E_LOOP", "asyncio")
+
+
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    if kind == "uvloop":
+        import uvloop
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 def start_server(tmp_path: Path, ca: trustme.CA, **sections: dict[str, Any]) -> RunningServer:
     """Start a server whose configuration is the defaults, ports 0, the CA's certificate,
     and ``sections`` (e.g. ``smtp={"plaintext_auth": "never"}``)."""
@@ -151,7 +164,7 @@ def start_server(tmp_path: Path, ca: trustme.CA, **sections: dict[str, Any]) -> 
     certificate.private_key_pem.write_to_path(str(key_file))
     config = Config()
     config = config.replace("server", data_dir=str(data_dir), hostname="mx.example.test",
-                            shutdown_grace=2.0, event_loop="asyncio")
+                            shutdown_grace=2.0, event_loop=E2E_EVENT_LOOP)
     config = config.replace("tls", certificate=str(cert_file), private_key=str(key_file))
     config = config.replace("smtp", listen="127.0.0.1:0", submission="127.0.0.1:0",
                             submissions="127.0.0.1:0")
@@ -173,7 +186,7 @@ def start_server(tmp_path: Path, ca: trustme.CA, **sections: dict[str, Any]) -> 
             ready.set()
 
     def run() -> None:
-        loop = asyncio.new_event_loop()
+        loop = new_event_loop(config.server.event_loop)
         server.loop = loop
         server.stop = asyncio.Event()
         try:
@@ -196,6 +209,17 @@ def start_server(tmp_path: Path, ca: trustme.CA, **sections: dict[str, Any]) -> 
 @pytest.fixture(scope="session")
 def ca() -> trustme.CA:
     return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def subprocess_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment for `rfcmail` child processes: no inherited data directory, and
+    bytecode cached in a temporary directory (not in the working tree) so that each of
+    the many short CLI processes does not recompile every module."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RFCMAIL_DATA_DIR", "PYTHONDONTWRITEBYTECODE")}
+    env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
+    return env
 
 
 @pytest.fixture

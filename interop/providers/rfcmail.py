@@ -1,0 +1,175 @@
+"""rfcmail itself as a provider: ``rfcmail serve`` on a temporary data directory, with the
+domain and accounts provisioned through the ``rfcmail`` command line beforehand, so the
+server is started exactly as its users start it. Provisioning runs once per set of
+accounts and process; every start copies that data directory (before the server opens it).
+
+Endpoints: ``smtp`` (inbound, RFC 5321) and, when asked for, ``submission`` (RFC 6409,
+STARTTLS). The store is ``<workdir>/data/rfcmail.sqlite3``; ``stored_messages()`` opens it
+read-only and counts ``mailbox_messages``, so a test can check that what the server
+acknowledged was really stored.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from interop.providers.base import (
+    LOOPBACK,
+    PROJECT_ROOT,
+    TEST_DOMAIN,
+    TEST_PASSWORD,
+    TEST_USERS,
+    Endpoint,
+    Provider,
+    ProviderError,
+    ProviderUnavailable,
+    free_port,
+)
+
+_CLI_TIMEOUT = 60.0
+
+
+def rfcmail_executable() -> str:
+    """The checkout's own console script first, then whatever ``rfcmail`` is on PATH."""
+    for candidate in (PROJECT_ROOT / ".venv" / "bin" / "rfcmail", shutil.which("rfcmail")):
+        if candidate and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise ProviderUnavailable("no rfcmail executable: run scripts/setup.sh")
+
+
+def rfcmail_version(executable: str | None = None) -> str | None:
+    try:
+        completed = subprocess.run([executable or rfcmail_executable(), "--version"],
+                                   capture_output=True, text=True, timeout=_CLI_TIMEOUT,
+                                   check=False)
+    except (ProviderUnavailable, OSError, subprocess.TimeoutExpired):
+        return None
+    return completed.stdout.strip() if completed.returncode == 0 else None
+
+
+class RfcmailProvider(Provider):
+    """``rfcmail serve`` with ``users`` (local parts) as accounts on ``domain``.
+
+    ``workers`` is passed as ``--workers`` (None: the server's default); ``submission``
+    adds a submission listener. Other listeners the server would open by default are
+    turned off, so that instances never collide on fixed ports. ``config`` is the text
+    of a TOML configuration file (e.g. ``"[smtp.limits]\ntransactions = 50000\n"``);
+    the flags given here take precedence over it.
+    """
+
+    name = "rfcmail"
+
+    def __init__(self, *, users: Sequence[str] = TEST_USERS, domain: str = TEST_DOMAIN,
+                 password: str = TEST_PASSWORD, workers: int | None = None,
+                 submission: bool = False, executable: str | None = None,
+                 config: str = "", **options: Any) -> None:
+        super().__init__(**options)
+        self.users = tuple(users)
+        self.domain = domain
+        self.password = password
+        self.workers = workers
+        self.submission = submission
+        self.executable = executable
+        self.config = config
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "data"
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "rfcmail.sqlite3"
+
+    def stored_messages(self) -> int:
+        """Rows of ``mailbox_messages``: one per message in a mailbox, all accounts."""
+        # mode=ro: a reader never takes the write lock from the server it watches.
+        uri = f"{self.store_path.as_uri()}?mode=ro"
+        try:
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=10.0)) as db:
+                (count,) = db.execute("SELECT count(*) FROM mailbox_messages").fetchone()
+        except sqlite3.Error as exc:
+            raise ProviderError(f"cannot count messages in {self.store_path}: {exc}") \
+                from exc
+        return int(count)
+
+    def _launch(self) -> dict[str, Endpoint]:
+        executable = self.executable or rfcmail_executable()
+        template = _provisioned_data_dir(executable, self.domain, self.users, self.password)
+        shutil.copytree(template, self.data_dir)
+
+        endpoints = {"smtp": Endpoint(LOOPBACK, free_port())}
+        if self.submission:
+            endpoints["submission"] = Endpoint(LOOPBACK, free_port())
+        argv = [executable, "serve", "--data-dir", str(self.data_dir),
+                "--smtp", str(endpoints["smtp"]),
+                "--submission", str(endpoints.get("submission", "")),   # "" = off
+                "--submissions", ""]
+        if self.workers is not None:
+            argv += ["--workers", str(self.workers)]
+        if self.config:
+            config_file = self.workdir / "rfcmail.toml"
+            config_file.write_text(self.config)
+            argv += ["--config", str(config_file)]
+        self._spawn(argv, env=_environment(self.data_dir))
+        for endpoint in endpoints.values():
+            self._wait_for(endpoint)
+        return endpoints
+
+
+# One provisioned data directory per (executable, domain, users, password) and process:
+# the CLI takes ~0.2 s per account, so 202 accounts cost 40 s once, not at every start.
+_templates: dict[tuple[str, str, tuple[str, ...], str], Path] = {}
+
+
+def _provisioned_data_dir(executable: str, domain: str, users: tuple[str, ...],
+                          password: str) -> Path:
+    key = (executable, domain, users, password)
+    if key not in _templates:
+        if not _templates:
+            atexit.register(_remove_templates)
+        data_dir = Path(tempfile.mkdtemp(prefix="rfcmail-peer-template-")) / "data"
+        try:
+            _run_cli(executable, data_dir, "domain", "add", domain)
+            for user in users:
+                _run_cli(executable, data_dir, "account", "add", f"{user}@{domain}",
+                         "--password", password)
+        except BaseException:
+            shutil.rmtree(data_dir.parent, ignore_errors=True)
+            raise
+        _templates[key] = data_dir
+    return _templates[key]
+
+
+def _remove_templates() -> None:
+    for data_dir in _templates.values():
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
+    _templates.clear()
+
+
+def _run_cli(executable: str, data_dir: Path, *arguments: str) -> None:
+    argv = [executable, *arguments, "--data-dir", str(data_dir)]
+    try:
+        completed = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                                   text=True, cwd=data_dir.parent,
+                                   env=_environment(data_dir), timeout=_CLI_TIMEOUT,
+                                   check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise ProviderError(f"`{' '.join(argv)}` took over {_CLI_TIMEOUT:.0f} s") from exc
+    if completed.returncode != 0:
+        output = (completed.stderr or completed.stdout).strip()
+        raise ProviderError(f"`rfcmail {' '.join(arguments)}` failed "
+                            f"(status {completed.returncode}): {output[-2000:]}")
+
+
+def _environment(data_dir: Path) -> dict[str, str]:
+    # $RFCMAIL_DATA_DIR would override --data-dir: point it at ours as well.
+    return {**os.environ, "RFCMAIL_DATA_DIR": str(data_dir)}

@@ -1,0 +1,74 @@
+"""The peer providers start real servers on loopback and stop them again: the aiosmtpd
+sink takes a message, Dovecot answers LHLO and CAPABILITY and stores what LMTP delivers,
+rfcmail stores what SMTP delivers. A peer that is not installed is skipped, with why."""
+
+from __future__ import annotations
+
+import imaplib
+import smtplib
+
+import pytest
+
+from interop.providers.aiosmtpd_sink import AiosmtpdSinkProvider
+from interop.providers.base import TEST_PASSWORD, ProviderUnavailable, has_exited
+from interop.providers.dovecot import DovecotProvider, missing_packages
+from interop.providers.rfcmail import RfcmailProvider, rfcmail_executable
+from interop.providers.tools import process_tree_cpu_seconds
+
+MESSAGE = (b"From: <load@example.test>\r\nTo: <user0000@example.test>\r\n"
+           b"Subject: provider test\r\n\r\nHello.\r\n")
+
+needs_dovecot = pytest.mark.skipif(
+    bool(missing_packages()),
+    reason=f"Dovecot is not installed (missing {', '.join(missing_packages())}): "
+           "run scripts/install-peers.sh")
+
+
+def _rfcmail_missing() -> str:
+    try:
+        rfcmail_executable()
+    except ProviderUnavailable as exc:
+        return str(exc)
+    return ""
+
+
+def test_aiosmtpd_sink_accepts_a_message_and_stops_with_its_process() -> None:
+    with AiosmtpdSinkProvider(start_timeout=20) as sink:
+        pid = sink.pid
+        with smtplib.SMTP(*sink.endpoints["smtp"], timeout=10) as client:
+            client.ehlo("client.example.test")
+            assert client.mail("load@example.test")[0] == 250
+            assert client.rcpt("anyone@example.test")[0] == 250
+            code, text = client.data(MESSAGE)
+        assert code == 250, text
+        assert process_tree_cpu_seconds(pid) > 0
+    assert has_exited(pid)
+
+
+@needs_dovecot
+def test_dovecot_answers_lhlo_and_capability_and_stores_an_lmtp_delivery() -> None:
+    with DovecotProvider(users=("alice", "user0000"), start_timeout=20) as dovecot:
+        assert {"imap", "lmtp"} <= dovecot.endpoints.keys()
+        with smtplib.LMTP(*dovecot.endpoints["lmtp"], timeout=10) as lmtp:
+            code, _ = lmtp.ehlo("client.example.test")       # smtplib.LMTP sends LHLO
+            assert code == 250
+            assert lmtp.sendmail("load@example.test", ["user0000@example.test"],
+                                 MESSAGE) == {}
+        assert dovecot.stored_messages() == 1
+
+        host, port = dovecot.endpoints["imap"]
+        with imaplib.IMAP4(host, port, timeout=10) as imap:
+            status, capabilities = imap.capability()
+            assert status == "OK"
+            assert b"IMAP4rev1" in capabilities[0].split()
+            assert imap.login("alice", TEST_PASSWORD)[0] == "OK"
+            assert imap.logout()[0] == "BYE"
+
+
+@pytest.mark.skipif(bool(_rfcmail_missing()), reason=_rfcmail_missing())
+def test_rfcmail_stores_what_it_accepts_over_smtp() -> None:
+    with RfcmailProvider(users=("user0000",), start_timeout=30) as rfcmail:
+        with smtplib.SMTP(*rfcmail.endpoints["smtp"], timeout=10) as client:
+            assert client.sendmail("load@example.test", ["user0000@example.test"],
+                                   MESSAGE) == {}
+        assert rfcmail.stored_messages() == 1
