@@ -6,9 +6,10 @@ Shutdown (SIGINT or SIGTERM): the listeners stop accepting; idle connections get
 get 421), after which the rest get 421 and are closed (RFC 5321 §3.8). The store closes
 last, after its queued writes are committed.
 
-``server.workers`` > 1 forks that many processes before any event loop or store exists;
-each binds the listeners with SO_REUSEPORT and opens the same store (SQLite in WAL mode
-is safe across processes, every allocation happens inside a write transaction).
+Several workers (``server.workers``; 0, the default, is one per CPU) are forked before
+any event loop or store exists; each binds the listeners with SO_REUSEPORT and opens the
+same store (SQLite in WAL mode is safe across processes, every allocation happens inside
+a write transaction).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from reference.store.interface import MailStore
 log = logging.getLogger("rfcmail")
 
 STORE_FILE = "rfcmail.sqlite3"
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 SASL_KEY_FILE = "secrets/sasl-fake-credentials.key"
 
 
@@ -173,9 +175,10 @@ async def _wait_for_stop(stop: asyncio.Event | None) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     # Signal handlers exist only in the main thread (tests run servers in others).
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, stop.set)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)   # see serve_forever
     try:
         await stop.wait()
     finally:
@@ -237,7 +240,7 @@ def _reserve_ports(config: Config) -> tuple[Config, list[socket.socket]]:
 
 def serve_forever(config: Config) -> int:
     """The process side of ``rfcmail serve``: one process, or a parent and N workers."""
-    workers = config.server.workers
+    workers = config.workers
     # Created before any fork, so every worker reads the same key and the same
     # certificate (workers generating a first self-signed one at once could pair one's
     # key with the other's certificate).
@@ -248,6 +251,19 @@ def serve_forever(config: Config) -> int:
         return 0
     config, reserved = _reserve_ports(config)
     children: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    # A SIGTERM that reaches a worker before its event loop has installed its handler
+    # would kill it outright (and the server would exit 1). Workers are forked with the
+    # stop signals blocked; _wait_for_stop unblocks them once its handlers are in place,
+    # and a signal that arrived meanwhile is delivered then.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
     for index in range(workers):
         pid = os.fork()
         if pid == 0:
@@ -264,14 +280,7 @@ def serve_forever(config: Config) -> int:
             finally:
                 os._exit(code)
         children.append(pid)
-
-    def forward(signum: int, _frame: object) -> None:
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signum)
-
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     status = 0
     remaining = set(children)
     while remaining:

@@ -66,8 +66,8 @@ def _config(args: argparse.Namespace) -> Config:
     if args.hostname:
         server["hostname"] = args.hostname
     if args.workers is not None:
-        if args.workers < 1:
-            raise UsageError("--workers must be at least 1")
+        if args.workers < 0:
+            raise UsageError("--workers must be 0 (one per CPU) or more")
         server["workers"] = args.workers
     if server:
         config = config.replace("server", **server)
@@ -308,7 +308,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="submission (STARTTLS) listener ('' = off)")
     serve.add_argument("--submissions", metavar="HOST:PORT",
                        help="submissions (implicit TLS) listener ('' = off)")
-    serve.add_argument("--workers", type=int, help="server processes sharing the listeners")
+    serve.add_argument("--workers", type=int,
+                       help="server processes sharing the listeners (0: one per CPU, the default)")
     serve.add_argument("--trace", action="store_true",
                        help="log every byte of every connection, with timestamps")
     serve.add_argument("--trace-file", metavar="FILE", help="write the trace here")

@@ -40,6 +40,11 @@ class Endpoint:
         return cls(host.strip("[]") or "127.0.0.1", int(port))
 
 
+# SQLite has one writer at a time; beyond a few processes more of them add contention,
+# not throughput.
+MAX_AUTO_WORKERS = 8
+
+
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     # The name in greetings, EHLO replies and Received fields (RFC 5321 §4.1.3 wants a
@@ -47,8 +52,9 @@ class ServerConfig:
     hostname: str = "localhost"
     # Where the store, certificate and traces live ($RFCMAIL_DATA_DIR overrides it).
     data_dir: str = "rfcmail-data"
-    # Processes serving the same listeners (SO_REUSEPORT) over the one store.
-    workers: int = 1
+    # Processes serving the same listeners (SO_REUSEPORT) over the one store (DESIGN
+    # principle 7: every core in use). 0 = one per CPU, at most MAX_AUTO_WORKERS.
+    workers: int = 0
     # Seconds in-flight transactions get to finish on SIGTERM before 421 (RFC 5321 §3.8).
     shutdown_grace: float = 30.0
     # "auto" (uvloop when installed), "uvloop" or "asyncio".
@@ -105,6 +111,13 @@ class Config:
     tls: TlsConfig = field(default_factory=TlsConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+
+    @property
+    def workers(self) -> int:
+        """Server processes to run: the configured number, or one per CPU."""
+        if self.server.workers > 0:
+            return self.server.workers
+        return max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS))
 
     @property
     def data_dir(self) -> Path:

@@ -92,6 +92,7 @@ class ServerConnection:
         self.recipients = 0               # accepted in the open transaction
         self.discarded_plaintext = 0      # octets dropped at STARTTLS (RFC 3207 §4.2)
         self._buffer = ReceiveBuffer()
+        self._context = ParseContext(self.advertised, self.limits, self.tolerances)
         self._eof = False
         self._closed_reported = False
         self._awaiting_reply: Event | None = None
@@ -163,8 +164,11 @@ class ServerConnection:
             return NEED_DATA
         if isinstance(line, BadLine):
             raise self._refuse(_bad_line_error(line, limit))
-        context = ParseContext(self.advertised, self.limits, self.tolerances,
-                               self._transaction_smtputf8)
+        context = self._context
+        if (context.advertised is not self.advertised
+                or context.transaction_smtputf8 is not self._transaction_smtputf8):
+            context = self._context = ParseContext(self.advertised, self.limits,
+                                                   self.tolerances, self._transaction_smtputf8)
         try:
             command = parse_command(line, context)
         except RemoteProtocolError as error:

@@ -9,7 +9,7 @@ the extended EHLO-style response to a HELO command.").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 
@@ -73,6 +73,12 @@ class Advertised:
     keywords: frozenset[Extension] = frozenset()
     size_limit: int | None = None                 # RFC 1870 §4: "SIZE" [SP number]
     auth_mechanisms: frozenset[str] = frozenset()
+    # What the keywords add to the command line limit, summed once (read per command).
+    command_line_increase: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "command_line_increase", sum(
+            COMMAND_LINE_INCREASE.get(keyword, 0) for keyword in self.keywords))
 
     def __contains__(self, extension: object) -> bool:
         return extension in self.keywords
@@ -80,7 +86,7 @@ class Advertised:
     def command_line_limit(self, base: int) -> int:
         """The command line limit with what the advertised extensions add to ``base``
         (RFC 5321 §4.5.3.1.4: "SMTP extensions may be used to increase this limit")."""
-        return base + sum(COMMAND_LINE_INCREASE.get(keyword, 0) for keyword in self.keywords)
+        return base + self.command_line_increase
 
     @classmethod
     def from_ehlo_lines(cls, lines: tuple[str, ...]) -> Advertised:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from reference.errors import LocalProtocolError
@@ -29,8 +30,11 @@ from reference.smtp.replies import Reply
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
+@functools.lru_cache(maxsize=1024)
 def write_reply(reply: Reply, *, enhanced: bool) -> bytes:
     """RFC 5321 §4.2.1: every line but the last is "code-text", the last "code SP text".
+
+    Cached: most replies are the same few constants (replies are immutable values).
 
     With ``enhanced`` (RFC 2034 §4) the status code prefaces the text of every line
     ("the same status code must appear at the beginning of the text in each line").

@@ -132,7 +132,7 @@ class SmtpProtocol(asyncio.Protocol):
         if self.settings.trace is not None:
             self.transcript = Transcript(self.settings.trace, self.connection_id)
         self.registry.connections.add(self)
-        log.info("smtp.connect", extra=fields(conn=self.connection_id, peer=f"{host}:{port}",
+        log.debug("smtp.connect", extra=fields(conn=self.connection_id, peer=f"{host}:{port}",
                                               listener=self.settings.name))
         self.task = asyncio.get_running_loop().create_task(self._serve())
 
@@ -351,7 +351,7 @@ class SmtpProtocol(asyncio.Protocol):
         if conn.discarded_plaintext:
             log.info("smtp.starttls-discarded", extra=fields(
                 conn=self.connection_id, octets=conn.discarded_plaintext))
-        log.info("smtp.tls", extra=fields(conn=self.connection_id, tls=session.tls))
+        log.debug("smtp.tls", extra=fields(conn=self.connection_id, tls=session.tls))
         return True
 
     def _ssl_object(self) -> ssl.SSLObject | None:
@@ -380,7 +380,7 @@ class SmtpProtocol(asyncio.Protocol):
                 self._abort()       # a final 421 cannot get past unread replies
             else:
                 self.transport.close()
-        log.info("smtp.disconnect", extra=fields(conn=self.connection_id))
+        log.debug("smtp.disconnect", extra=fields(conn=self.connection_id))
 
 
 def _peername(transport: asyncio.BaseTransport) -> tuple[str, int]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import email.utils
+import functools
 import itertools
 import logging
 import secrets
@@ -33,7 +34,7 @@ from reference.delivery.local import LocalDelivery, Recipient
 from reference.directory import sasl
 from reference.limits import SmtpLimits
 from reference.logs import fields
-from reference.message.headers import first_field, header_section, msg_ids, parse_header_fields
+from reference.message.headers import find_fields, header_section, msg_ids
 from reference.smtp.commands import (
     Auth,
     AuthResponse,
@@ -121,6 +122,27 @@ class Transaction:
     chunks: int = 0
 
 
+# Replies that never change, built (and validated) once.
+START_MAIL_INPUT = reply(354, None, "Start mail input; end with <CRLF>.<CRLF>")
+RESET = reply(250, Status.UNDEFINED, "Reset state")
+NOOP_OK = reply(250, Status.UNDEFINED, "OK")
+READY_FOR_TLS = reply(220, Status.UNDEFINED, "Ready to start TLS")
+# RFC 5321 §3.5.3: "252 Cannot VRFY user, but will accept message and attempt delivery";
+# we do not disclose which addresses exist.
+CANNOT_VRFY = reply(252, Status.UNDEFINED,
+                    "Cannot VRFY user, but will accept message and attempt delivery")
+# RFC 5321 §3.5.2: EXPN "may be disabled"; 502 says it is not offered.
+NO_EXPN = reply(502, Status.INVALID_COMMAND, "EXPN is not available")
+HELP = reply(214, Status.UNDEFINED,
+             "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH",
+             "See RFC 5321 and https://www.rfc-editor.org/rfc/rfc5321")
+
+
+@functools.lru_cache(maxsize=16)
+def _closing(hostname: str) -> Reply:
+    return reply(221, Status.UNDEFINED, f"{hostname} Service closing transmission channel")
+
+
 class SmtpSession:
     def __init__(self, *, store: MailStore, delivery: LocalDelivery, policy: SessionPolicy,
                  peer: Peer) -> None:
@@ -176,7 +198,7 @@ class SmtpSession:
             case RcptTo():
                 return await self._rcpt(event)
             case Data():
-                return reply(354, None, "Start mail input; end with <CRLF>.<CRLF>")
+                return START_MAIL_INPUT
             case Bdat(chunk_size=size):
                 assert self.transaction is not None
                 self.transaction.chunks += 1
@@ -189,26 +211,19 @@ class SmtpSession:
                 return refusal
             case Rset():
                 self.transaction = None
-                return reply(250, Status.UNDEFINED, "Reset state")
+                return RESET
             case Vrfy():
-                # RFC 5321 §3.5.3: "252 Cannot VRFY user, but will accept message and
-                # attempt delivery"; we do not disclose which addresses exist.
-                return reply(252, Status.UNDEFINED,
-                             "Cannot VRFY user, but will accept message and attempt delivery")
+                return CANNOT_VRFY
             case Expn():
-                # RFC 5321 §3.5.2: EXPN "may be disabled"; 502 says it is not offered.
-                return reply(502, Status.INVALID_COMMAND, "EXPN is not available")
+                return NO_EXPN
             case Help():
-                return reply(214, Status.UNDEFINED, "Commands: EHLO HELO MAIL RCPT DATA BDAT "
-                             "RSET NOOP QUIT VRFY HELP STARTTLS AUTH",
-                             "See RFC 5321 and https://www.rfc-editor.org/rfc/rfc5321")
+                return HELP
             case Noop():
-                return reply(250, Status.UNDEFINED, "OK")
+                return NOOP_OK
             case Quit():
-                return reply(221, Status.UNDEFINED,
-                             f"{self.policy.hostname} Service closing transmission channel")
+                return _closing(self.policy.hostname)
             case StartTls():
-                return reply(220, Status.UNDEFINED, "Ready to start TLS")
+                return READY_FOR_TLS
             case Auth():
                 return await self._auth_start(event)
             case AuthResponse(data=data):
@@ -321,8 +336,11 @@ class SmtpSession:
             # RFC 5321 §4.2.3: "451 Requested action aborted: local error in processing"
             return reply(451, Status.SYSTEM_OTHER,
                          "Local error in processing; message not accepted, try again later")
+        # One info line per message (connections are logged at debug): a log line costs
+        # about as much CPU as the rest of a small message's SMTP exchange.
         log.info("smtp.delivered", extra=fields(
-            conn=self.peer.connection_id, queue_id=queue_id, size=len(raw),
+            conn=self.peer.connection_id, client=self.peer.address, queue_id=queue_id,
+            size=len(raw),
             sender=transaction.mail.reverse_path or "<>",
             recipients=len(deliveries)))
         return reply(250, Status.UNDEFINED, f"Message accepted for delivery, id {queue_id}")
@@ -462,18 +480,24 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+_THREAD_FIELDS = ("Message-ID", "In-Reply-To", "References", "Subject")
+
+
 def _thread_keys(content: bytes) -> ThreadKeys:
     """Message-ID, In-Reply-To, References and Subject, parsed once (principle 6)."""
     header, _ = header_section(content)
-    parsed = parse_header_fields(header)
-    message_id = first_field(parsed, "Message-ID")
+    found = find_fields(header, _THREAD_FIELDS)
+    message_id = found.get("message-id")
     ids = msg_ids(message_id.value) if message_id else []
+    # RFC 5322 §3.6.4: References lists the ancestors oldest first and In-Reply-To names
+    # the parent, so the parent goes last: the nearest ancestors are kept when the store
+    # bounds the list.
     references: list[str] = []
-    for name in ("In-Reply-To", "References"):
-        found = first_field(parsed, name)
-        if found is not None:
-            references += [i for i in msg_ids(found.value) if i not in references]
-    subject = first_field(parsed, "Subject")
+    for name in ("references", "in-reply-to"):
+        field_ = found.get(name)
+        if field_ is not None:
+            references += [i for i in msg_ids(field_.value) if i not in references]
+    subject = found.get("subject")
     return ThreadKeys(message_id=ids[0] if ids else None, references=tuple(references),
                       subject=subject.value if subject else "")
 

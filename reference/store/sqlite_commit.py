@@ -6,14 +6,18 @@ every job already queued behind it, up to ``max_batch``, and runs the whole batc
 ``BEGIN IMMEDIATE`` transaction:
 
     BEGIN IMMEDIATE
-      SAVEPOINT job; <job 1>; RELEASE job        -- a job that raises is rolled back
-      SAVEPOINT job; <job 2>; ROLLBACK TO job    -- alone (ROLLBACK TO + RELEASE), and
-      ...                                        -- its future gets the exception
+      <job 1>; <job 2>; ...                      -- optimistic: no savepoints
     COMMIT                                       -- one fsync for the whole batch
 
 and then settles every future of the batch with one ``loop.call_soon_threadsafe`` call.
 Only then does any submitter see its result: nothing is acknowledged before the COMMIT
 that makes it durable has returned.
+
+If a job raises, the batch is rolled back and its jobs are run again, this time each in
+a SAVEPOINT of their own, so the failing job is rolled back alone and its future gets the
+exception while the others commit. Jobs rarely fail (an unknown account, a name taken),
+so the common path pays for no savepoint: SQLite keeps a statement journal of every page
+a job changes while a savepoint is open, which cost more than the job's own statements.
 
 Implementation notes:
 - No timer, no artificial delay: batches form by themselves while a COMMIT (an fsync) is
@@ -21,9 +25,9 @@ Implementation notes:
   no waiting; under load, the cost of an fsync is shared by up to ``max_batch`` writes.
 - sqlite3 releases the GIL inside sqlite3_step, so the fsync of COMMIT runs while the
   event loop keeps serving connections.
-- A job must keep all its effects in the database. If it raised, its savepoint is rolled
-  back; if the batch's COMMIT fails, every job of the batch fails with it. Jobs never
-  cache anything in Python objects that a rollback would make wrong.
+- A job must keep all its effects in the database, and may run twice (see above): it
+  never caches anything in Python objects that a rollback would make wrong. If the
+  batch's COMMIT fails, every job of the batch fails with it.
 - Some errors (disk full, I/O error) make SQLite roll back the whole transaction, not
   just the statement; then no job of the batch can commit, and all of them fail.
 - A submitter cancelled while waiting does not cancel its job: once queued it runs, and
@@ -203,23 +207,18 @@ class GroupCommitWriter:
 
     def _run_batch(self, connection: sqlite3.Connection,
                    batch: list[_Job[Any]]) -> list[_Outcome]:
-        outcomes: list[_Outcome] = []
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)   # see "Several server processes"
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                outcomes.append(self._run_job(connection, job))
-            connection.execute("COMMIT")
+            try:
+                outcomes = self._run_transaction(connection, batch, isolated=False)
+            except _JobFailed:
+                # One job raised: run the batch again with each job in a savepoint.
+                outcomes = self._run_transaction(connection, batch, isolated=True)
         except Exception as error:
             # The transaction as a whole failed (BEGIN timed out on another process's
             # lock, COMMIT failed, or SQLite rolled everything back): no job of the batch
             # is committed, so none may report success.
-            if connection.in_transaction:
-                # If even ROLLBACK fails, the next BEGIN fails too, and its batch gets
-                # that error: callers hear of it, nobody hangs.
-                with contextlib.suppress(sqlite3.Error):
-                    connection.execute("ROLLBACK")
             failure = translate_error(error)
             outcomes = [(job.future, None, failure) for job in batch]
         else:
@@ -232,8 +231,35 @@ class GroupCommitWriter:
         self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
         return outcomes
 
+    def _run_transaction(self, connection: sqlite3.Connection, batch: list[_Job[Any]], *,
+                         isolated: bool) -> list[_Outcome]:
+        """Run ``batch`` in one transaction and commit it. Without ``isolated``, the
+        first job that raises rolls everything back and raises ``_JobFailed``."""
+        outcomes: list[_Outcome] = []
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                if isolated:
+                    outcomes.append(self._run_isolated(connection, job))
+                else:
+                    try:
+                        outcomes.append((job.future, job.run(connection), None))
+                    except Exception as error:
+                        if not connection.in_transaction:
+                            raise       # SQLite rolled back the whole batch: all fail
+                        raise _JobFailed from error
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                # If even ROLLBACK fails, the next BEGIN fails too, and its batch gets
+                # that error: callers hear of it, nobody hangs.
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+            raise
+        return outcomes
+
     @staticmethod
-    def _run_job(connection: sqlite3.Connection, job: _Job[Any]) -> _Outcome:
+    def _run_isolated(connection: sqlite3.Connection, job: _Job[Any]) -> _Outcome:
         connection.execute("SAVEPOINT job")
         try:
             result = job.run(connection)
@@ -245,6 +271,10 @@ class GroupCommitWriter:
             return (job.future, None, translate_error(error))
         connection.execute("RELEASE job")
         return (job.future, result, None)
+
+
+class _JobFailed(Exception):
+    """A job of an optimistic batch raised: the batch is rolled back and run again."""
 
 
 def _settle(outcomes: list[_Outcome]) -> None:

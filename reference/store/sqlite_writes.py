@@ -292,10 +292,9 @@ def _deliver(connection: sqlite3.Connection, message: PreparedMessage,
          delivery.keywords_json, modseq, delivery.envelope_json, message.header_message_id))
     assert row is not None
     message_id = MessageId(row[0])
-    if joined_thread is None:
-        # A message that starts a thread names it (the id space is shared, so thread ids
-        # are unique too).
-        connection.execute("UPDATE messages SET thread_id = id WHERE id = ?", (message_id,))
+    # A message that starts a thread (thread_id 0) is given its own id as thread id by
+    # the trigger messages_start_own_thread (the id space is shared, so thread ids are
+    # unique too).
     row = fetch_one(
         connection,
         "UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = ?,"

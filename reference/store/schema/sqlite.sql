@@ -130,3 +130,14 @@ CREATE TABLE changes (
     kind        TEXT NOT NULL CHECK (kind IN ('created', 'updated', 'destroyed'))
 ) STRICT;
 CREATE INDEX changes_by_account_modseq ON changes (account_id, modseq);
+
+-- migration: 2
+
+-- A message that starts a thread names it after itself (RFC 8621 §4.1.1 threadId:
+-- "immutable; server-set"). Inserted with thread_id 0, the id it gets is copied in by
+-- SQLite itself, which saves the writer a statement per delivery.
+CREATE TRIGGER messages_start_own_thread AFTER INSERT ON messages
+    WHEN NEW.thread_id = 0
+BEGIN
+    UPDATE messages SET thread_id = NEW.id WHERE id = NEW.id;
+END;
