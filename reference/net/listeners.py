@@ -1,20 +1,16 @@
-"""Socket details every listener shares."""
+"""Socket details every listener shares.
+
+TCP_NODELAY (DESIGN principle 7): small replies must go out at once instead of waiting on
+Nagle's algorithm and the peer's delayed ACK (measured at ~40 ms per reply on loopback,
+../shared/peers/README.md). Both event loops we run on set it on every accepted TCP
+socket themselves (asyncio since Python 3.6, uvloop likewise); tests/test_listeners.py
+checks that this stays true, so the listeners do not set it a second time.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import ipaddress
-import socket
-
-
-def set_nodelay(transport: asyncio.BaseTransport) -> None:
-    """TCP_NODELAY: small replies go out at once instead of waiting on Nagle's algorithm
-    and the peer's delayed ACK (measured at ~40 ms per reply on loopback, see
-    ../shared/peers/README.md)."""
-    sock = transport.get_extra_info("socket")
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -28,7 +28,7 @@ from typing import cast
 
 from reference.errors import ProtocolError, RemoteProtocolError
 from reference.logs import fields
-from reference.net.listeners import is_loopback, set_nodelay
+from reference.net.listeners import is_loopback
 from reference.net.tls import describe
 from reference.net.trace import TraceSink, Transcript
 from reference.smtp.commands import (
@@ -122,7 +122,6 @@ class SmtpProtocol(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         if self.conn is not None:
             return   # start_tls hands the same protocol a new transport
-        set_nodelay(transport)
         host, port = _peername(transport)
         peer = Peer(host, port, is_loopback(host), self.connection_id)
         session = self.make_session(peer)
