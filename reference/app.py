@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import secrets
@@ -111,7 +112,10 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
         for listener in servers:
             listener.close()
         await _drain(registry, config.server.shutdown_grace)
+        stats = getattr(store, "stats", None)
         await store.close()
+        if stats is not None:
+            log.info("store.stats", extra=fields(pid=os.getpid(), **dataclasses.asdict(stats)))
         if trace is not None:
             trace.close()
         log.info("rfcmail.stopped", extra=fields(pid=os.getpid()))

@@ -181,8 +181,9 @@ class SqliteStore:
             raise StoreError(f"the SQLite store needs a file path, not {path!r}")
 
         def connect_writer() -> sqlite3.Connection:
-            # Created on the writer thread, used only there.
-            return connect(path, busy_timeout_ms=busy_timeout_ms, writer=True)
+            # Used by the event loop and the writer's helper thread, one at a time.
+            return connect(path, busy_timeout_ms=busy_timeout_ms, writer=True,
+                           check_same_thread=False)
 
         def connect_reader() -> sqlite3.Connection:
             # Closed by close() from another thread, once its pool thread has stopped.

@@ -1,20 +1,28 @@
-"""Group commit: one writer thread runs every write of a SqliteStore, many per COMMIT.
+"""Group commit: every write of a SqliteStore goes through one writer, many per COMMIT.
 
 A write is a *job*: a function of the writer's sqlite3 connection. ``submit`` queues it
-and awaits its future. The writer thread takes the first queued job (blocking), then
-every job already queued behind it, up to ``max_batch``, and runs the whole batch in one
-``BEGIN IMMEDIATE`` transaction:
+and awaits its future. A batch is every job queued when the writer's transaction opens,
+up to ``max_batch``, run in one transaction:
 
-    BEGIN IMMEDIATE
-      <job 1>; <job 2>; ...                      -- optimistic: no savepoints
-    COMMIT                                       -- one fsync for the whole batch
+    event loop:     flock(LOCK_EX|LOCK_NB); BEGIN IMMEDIATE   -- if free at once, else
+    helper thread:  flock(LOCK_EX); BEGIN IMMEDIATE           -- wait, off the event loop
+    event loop:     <job 1>; <job 2>; ...                     -- optimistic: no savepoints
+    helper thread:  COMMIT; flock(LOCK_UN)                    -- one fsync for the batch
 
-and then settles every future of the batch with one ``loop.call_soon_threadsafe`` call.
-Only then does any submitter see its result: nothing is acknowledged before the COMMIT
+then every future of the batch is settled. Nothing is acknowledged before the COMMIT
 that makes it durable has returned.
 
-If a job raises, the batch is rolled back and its jobs are run again, this time each in
-a SAVEPOINT of their own, so the failing job is rolled back alone and its future gets the
+Why the jobs run on the event loop thread: they are short (a delivery is a handful of
+indexed statements, ~0.1 ms), and the sqlite3 module releases the GIL around every
+statement. Run on a thread of their own, each statement had to win the GIL back from a
+busy event loop: measured, a job then took 2.5 to 5 times as long, and with several
+server processes the database's write lock was held that much longer. The steps that
+wait (another process's lock, the fsync of COMMIT) are the ones left to the helper
+thread. ``cache_spill=OFF`` on the writer's connection keeps a job from writing pages
+out mid-transaction, so jobs do no file I/O on the event loop; COMMIT does it all.
+
+If a job raises, the batch is rolled back and its jobs are run again, each in a
+SAVEPOINT of its own, so the failing job is rolled back alone and its future gets the
 exception while the others commit. Jobs rarely fail (an unknown account, a name taken),
 so the common path pays for no savepoint: SQLite keeps a statement journal of every page
 a job changes while a savepoint is open, which cost more than the job's own statements.
@@ -23,8 +31,6 @@ Implementation notes:
 - No timer, no artificial delay: batches form by themselves while a COMMIT (an fsync) is
   in flight, because submitters keep queueing meanwhile. A lone write pays one fsync and
   no waiting; under load, the cost of an fsync is shared by up to ``max_batch`` writes.
-- sqlite3 releases the GIL inside sqlite3_step, so the fsync of COMMIT runs while the
-  event loop keeps serving connections.
 - A job must keep all its effects in the database, and may run twice (see above): it
   never caches anything in Python objects that a rollback would make wrong. If the
   batch's COMMIT fails, every job of the batch fails with it.
@@ -38,10 +44,17 @@ Implementation notes:
   lock held by another process is its busy handler, which *sleeps* (1, 2, 5, 10 ms...)
   and polls: two writers then spend most of their time asleep. So each batch first takes
   an exclusive ``flock`` on a lock file beside the database: a blocking call that wakes
-  as soon as the other process releases it (and releases the GIL while it waits). The
-  SQLite lock is then always free when BEGIN IMMEDIATE asks for it, except against
-  processes that do not take the flock (administration commands), which the busy
-  handler still covers.
+  as soon as the other process releases it. The SQLite lock is then always free when
+  BEGIN IMMEDIATE asks for it, except against processes that do not take the flock (an
+  sqlite3 shell), which the busy handler still covers, on the helper thread.
+- The write lock is taken on the event loop when it is free (the usual case: a hop to
+  the helper thread costs a loop iteration, and the lock would be held through it), on
+  the helper thread when it is not. On the event loop BEGIN must not wait, so SQLite's
+  busy timeout is 0 on this connection and the helper thread does its waiting (for a
+  foreign process's lock) itself, up to the store's busy timeout.
+- The connection is used by two threads, never at the same time: each step starts only
+  when the previous one has finished (``check_same_thread=False`` on it).
+- A writer serves the event loop it was started on.
 """
 
 from __future__ import annotations
@@ -50,10 +63,10 @@ import asyncio
 import contextlib
 import fcntl
 import os
-import queue
 import sqlite3
-import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -82,13 +95,14 @@ def translate_error(error: BaseException) -> BaseException:
 
 @dataclass
 class WriterStats:
-    """Counters of the writer thread, for tests and benchmarks. Only the writer thread
-    updates them; readers may see a batch half counted, never a torn number."""
+    """Counters of the writer, for tests and benchmarks."""
 
-    jobs: int = 0              # jobs run (committed or failed)
-    commits: int = 0           # transactions committed: one per batch
-    failed_jobs: int = 0       # jobs whose future got an exception
+    jobs: int = 0                      # jobs run (committed or failed)
+    commits: int = 0                   # transactions committed: one per batch
+    failed_jobs: int = 0               # jobs whose future got an exception
     largest_batch: int = 0
+    lock_wait_seconds: float = 0.0     # waiting for the write lock (other processes)
+    transaction_seconds: float = 0.0   # holding it: from BEGIN to the end of COMMIT
 
     @property
     def jobs_per_commit(self) -> float:
@@ -105,9 +119,12 @@ class _Job(Generic[T]):
 _Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
+class _JobFailed(Exception):
+    """A job of an optimistic batch raised: the batch is rolled back and run again."""
+
 
 class GroupCommitWriter:
-    """The one writer thread of a store, with its own connection."""
+    """The one writer of a store: its connection, its queue and its helper thread."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], *,
                  max_batch: int = DEFAULT_MAX_BATCH, name: str = "rfcmail-sqlite-writer",
@@ -116,146 +133,212 @@ class GroupCommitWriter:
             raise ValueError("max_batch must be at least 1")
         self._connect = connect
         self._lock_path = lock_path
+        self._busy_timeout = 0.0
         self._lock_fd: int | None = None
         self._max_batch = max_batch
-        # None is the stop marker close() queues: finish what is queued before it, then exit.
-        self._queue: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
-        self._started: asyncio.Future[None] | None = None
+        self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._connection: sqlite3.Connection | None = None
+        self._pending: list[_Job[Any]] = []
+        self._wakeup = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
         self._closing = False
         self.stats = WriterStats()
 
     async def start(self) -> None:
-        """Start the thread; return once its connection is open (``connect`` has run,
-        including any migration it does), or raise what ``connect`` raised."""
+        """Open the connection (``connect`` creates or migrates the schema) and start
+        taking jobs; raise what ``connect`` raised."""
         loop = asyncio.get_running_loop()
-        self._started = loop.create_future()
-        self._thread.start()
-        await self._started
+        try:
+            self._connection = await loop.run_in_executor(self._helper, self._open)
+        except BaseException as error:
+            self._helper.shutdown(wait=False)
+            raise translate_error(error) from error
+        self._flusher = loop.create_task(self._flush_forever(), name="rfcmail-sqlite-flush")
+
+    def _open(self) -> sqlite3.Connection:
+        connection = self._connect()
+        try:
+            # See the module notes: dirty pages stay in memory until COMMIT, and BEGIN on
+            # the event loop never sleeps in SQLite's busy handler.
+            connection.execute("PRAGMA cache_spill = OFF")
+            (timeout_ms,) = connection.execute("PRAGMA busy_timeout").fetchone()
+            self._busy_timeout = timeout_ms / 1000
+            connection.execute("PRAGMA busy_timeout = 0")
+            if self._lock_path is not None:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
 
     async def submit(self, run: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``run(connection)`` in a write transaction; return its result once the
         transaction is committed, or raise what it raised (translated)."""
-        if self._closing:
-            raise StoreError("the store is closed")
+        if self._closing or self._flusher is None:
+            raise StoreError("the store is closed" if self._closing else "the store is not open")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put(_Job(run, future))
+        self._pending.append(_Job(run, future))
+        self._wakeup.set()
         return await future
 
     async def close(self) -> None:
-        """Run every job queued so far, then stop the thread and close its connection."""
+        """Run every job queued so far, then close the connection and the thread."""
         if self._closing:
             return
         self._closing = True
-        if self._thread.is_alive():
-            self._queue.put(None)
-            await asyncio.to_thread(self._thread.join)
+        self._wakeup.set()
+        if self._flusher is not None:
+            await self._flusher
+        connection, self._connection = self._connection, None
+        loop = asyncio.get_running_loop()
+        if connection is not None:
+            await loop.run_in_executor(self._helper, self._close_connection, connection)
+        self._helper.shutdown(wait=True)
 
-    # --- the writer thread
-
-    def _main(self) -> None:
-        started = self._started
-        assert started is not None
-        try:
-            connection = self._connect()
-            if self._lock_path is not None:
-                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except BaseException as error:
-            _settle([(started, None, translate_error(error))])
-            return
-        _settle([(started, None, None)])
-        try:
-            self._serve(connection)
-        except BaseException as error:
-            # A bug in this module: fail what is queued rather than leave callers hanging.
-            self._closing = True
-            failure = StoreError(f"the store's writer thread failed: {error!r}")
-            failed: list[_Outcome] = []
-            while True:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is not None:
-                    failed.append((job.future, None, failure))
-            _settle(failed)
-            raise
-        finally:
-            connection.close()
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-
-    def _serve(self, connection: sqlite3.Connection) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < self._max_batch:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stop = True
-                    break
-                batch.append(job)
-            _settle(self._run_batch(connection, batch))
-            if stop:
-                return
-
-    def _run_batch(self, connection: sqlite3.Connection,
-                   batch: list[_Job[Any]]) -> list[_Outcome]:
+    def _close_connection(self, connection: sqlite3.Connection) -> None:
+        connection.close()
         if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)   # see "Several server processes"
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # --- the batches
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            # One loop iteration for the other callbacks already due (more connections'
+            # data, more jobs): they join this batch instead of waiting for the next.
+            await asyncio.sleep(0)
+            while self._pending:
+                try:
+                    await self._run_batch()
+                except BaseException as error:
+                    # A bug in this module: fail what is queued rather than leave callers
+                    # hanging, and take no more work.
+                    self._closing = True
+                    failure = StoreError(f"the store's writer failed: {error!r}")
+                    pending, self._pending = self._pending, []
+                    _settle([(job.future, None, failure) for job in pending])
+                    raise
+            if self._closing:
+                return
+
+    async def _run_batch(self) -> None:
+        loop = asyncio.get_running_loop()
+        connection = self._connection
+        assert connection is not None
+        started = time.perf_counter()
+        try:
+            if not self._begin_at_once(connection):
+                await loop.run_in_executor(self._helper, self._begin_waiting, connection)
+        except Exception as error:
+            # BEGIN failed (a foreign process held the lock past the busy timeout): the
+            # jobs queued now fail; nothing was changed.
+            batch = self._take_batch()
+            self._record(batch, [(job.future, None, translate_error(error)) for job in batch],
+                         committed=False)
+            return
+        locked = time.perf_counter()
+        self.stats.lock_wait_seconds += locked - started
+        # Taken after BEGIN: everything that arrived while the lock was awaited joins.
+        batch = self._take_batch()
         try:
             try:
-                outcomes = self._run_transaction(connection, batch, isolated=False)
+                outcomes = self._run_jobs(connection, batch, isolated=False)
             except _JobFailed:
                 # One job raised: run the batch again with each job in a savepoint.
-                outcomes = self._run_transaction(connection, batch, isolated=True)
+                self._rollback(connection)
+                connection.execute("BEGIN IMMEDIATE")   # the flock is still ours
+                outcomes = self._run_jobs(connection, batch, isolated=True)
+            await loop.run_in_executor(self._helper, self._commit, connection)
         except Exception as error:
-            # The transaction as a whole failed (BEGIN timed out on another process's
-            # lock, COMMIT failed, or SQLite rolled everything back): no job of the batch
-            # is committed, so none may report success.
+            # The transaction as a whole failed (COMMIT failed, or SQLite rolled
+            # everything back): no job of the batch is committed, none may report success.
+            self._rollback(connection)
+            self._unlock()
             failure = translate_error(error)
             outcomes = [(job.future, None, failure) for job in batch]
+            committed = False
         else:
-            self.stats.commits += 1
-        finally:
-            if self._lock_fd is not None:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            committed = True
+        self.stats.transaction_seconds += time.perf_counter() - locked
+        self._record(batch, outcomes, committed=committed)
+
+    def _take_batch(self) -> list[_Job[Any]]:
+        batch = self._pending[:self._max_batch]
+        del self._pending[:self._max_batch]
+        return batch
+
+    def _record(self, batch: list[_Job[Any]], outcomes: list[_Outcome], *,
+                committed: bool) -> None:
+        self.stats.commits += committed
         self.stats.jobs += len(batch)
         self.stats.failed_jobs += sum(1 for _, _, error in outcomes if error is not None)
         self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
-        return outcomes
+        _settle(outcomes)
 
-    def _run_transaction(self, connection: sqlite3.Connection, batch: list[_Job[Any]], *,
-                         isolated: bool) -> list[_Outcome]:
-        """Run ``batch`` in one transaction and commit it. Without ``isolated``, the
-        first job that raises rolls everything back and raises ``_JobFailed``."""
-        outcomes: list[_Outcome] = []
+    # helper thread: the steps that wait
+
+    def _begin_waiting(self, connection: sqlite3.Connection) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)   # see "Several server processes"
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error) or time.monotonic() >= deadline:
+                    self._unlock()
+                    raise
+            time.sleep(0.002)           # a foreign process holds SQLite's lock
+            # (our own processes take the flock first, so they never get here)
+
+    def _commit(self, connection: sqlite3.Connection) -> None:
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                if isolated:
-                    outcomes.append(self._run_isolated(connection, job))
-                else:
-                    try:
-                        outcomes.append((job.future, job.run(connection), None))
-                    except Exception as error:
-                        if not connection.in_transaction:
-                            raise       # SQLite rolled back the whole batch: all fail
-                        raise _JobFailed from error
             connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                # If even ROLLBACK fails, the next BEGIN fails too, and its batch gets
-                # that error: callers hear of it, nobody hangs.
-                with contextlib.suppress(sqlite3.Error):
-                    connection.execute("ROLLBACK")
+        finally:
+            if not connection.in_transaction:
+                self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    # event loop: the lock when it is free, and the jobs
+
+    def _begin_at_once(self, connection: sqlite3.Connection) -> bool:
+        """Take the write lock and begin, if that needs no waiting."""
+        if self._lock_fd is not None:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+        try:
+            connection.execute("BEGIN IMMEDIATE")   # busy timeout 0: fails, never waits
+        except sqlite3.OperationalError as error:
+            self._unlock()
+            if _is_busy(error):
+                return False
             raise
+        return True
+
+    def _run_jobs(self, connection: sqlite3.Connection, batch: list[_Job[Any]], *,
+                  isolated: bool) -> list[_Outcome]:
+        """Run ``batch`` in the open transaction. Without ``isolated``, a job that raises
+        raises ``_JobFailed`` (the caller rolls back and runs them isolated)."""
+        outcomes: list[_Outcome] = []
+        for job in batch:
+            if isolated:
+                outcomes.append(self._run_isolated(connection, job))
+                continue
+            try:
+                outcomes.append((job.future, job.run(connection), None))
+            except Exception as error:
+                if not connection.in_transaction:
+                    raise       # SQLite rolled back the whole batch: all of it fails
+                raise _JobFailed from error
         return outcomes
 
     @staticmethod
@@ -265,31 +348,29 @@ class GroupCommitWriter:
             result = job.run(connection)
         except Exception as error:
             if not connection.in_transaction:
-                raise       # SQLite rolled back the whole batch: _run_batch fails it all
+                raise       # SQLite rolled back the whole batch: all of it fails
             connection.execute("ROLLBACK TO job")
             connection.execute("RELEASE job")
             return (job.future, None, translate_error(error))
         connection.execute("RELEASE job")
         return (job.future, result, None)
 
+    @staticmethod
+    def _rollback(connection: sqlite3.Connection) -> None:
+        if connection.in_transaction:
+            # If even ROLLBACK fails, the next BEGIN fails too, and its batch gets that
+            # error: callers hear of it, nobody hangs.
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
 
-class _JobFailed(Exception):
-    """A job of an optimistic batch raised: the batch is rolled back and run again."""
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY: another connection holds the lock ("database is locked")."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(error)
 
 
 def _settle(outcomes: list[_Outcome]) -> None:
-    """Hand outcomes to their event loops: one call_soon_threadsafe per loop (a store is
-    normally used from one loop, so one call per batch)."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
-    for outcome in outcomes:
-        by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
-    for loop, settled in by_loop.items():
-        # A closed loop raises RuntimeError: nobody is waiting any more.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_resolve, settled)
-
-
-def _resolve(outcomes: list[_Outcome]) -> None:
     for future, result, error in outcomes:
         if future.done():       # cancelled by its submitter
             continue

@@ -128,14 +128,52 @@ async def test_durability_settings(sqlite_store: SqliteStore, db_path: Path) -> 
     def pragmas(connection: sqlite3.Connection) -> tuple[object, ...]:
         return tuple(fetch_one(connection, f"PRAGMA {name}")[0]  # type: ignore[index]
                      for name in ("journal_mode", "synchronous", "foreign_keys",
-                                  "busy_timeout"))
+                                  "busy_timeout", "temp_store", "cache_spill"))
     # The writer's own connection, through the writer (private on purpose: a test of
-    # the backend's settings).
-    assert await sqlite_store._writer.submit(pragmas) == ("wal", 2, 1, 5000)
+    # the backend's settings). Its busy timeout is 0: the writer waits for foreign locks
+    # itself, off the event loop (sqlite_commit); temp_store=MEMORY (2) and no cache
+    # spill keep the jobs free of file I/O.
+    assert await sqlite_store._writer.submit(pragmas) == ("wal", 2, 1, 0, 2, 0)
     assert raw_query(db_path, "PRAGMA journal_mode") == [("wal",)]
 
 
 # --- group commit
+
+
+async def test_a_write_waits_for_a_foreign_processs_lock_and_then_commits(
+        sqlite_store: SqliteStore, db_path: Path) -> None:
+    """A connection that does not take the writers' flock (an sqlite3 shell, say) holds
+    the write lock: the writer waits for it, without blocking the event loop, and
+    commits once it is released."""
+    foreign = sqlite3.connect(db_path, isolation_level=None)
+    foreign.execute("BEGIN IMMEDIATE")
+    write = asyncio.ensure_future(sqlite_store.add_domain("waited.example"))
+    ticks = 0
+    for _ in range(20):                  # the loop keeps running meanwhile
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert not write.done()
+    foreign.execute("COMMIT")
+    foreign.close()
+    await asyncio.wait_for(write, 5)
+    assert ticks == 20
+    assert await sqlite_store.is_local_domain("waited.example")
+
+
+async def test_a_write_fails_cleanly_when_a_foreign_lock_outlasts_the_busy_timeout(
+        db_path: Path) -> None:
+    store = await SqliteStore.open(db_path, busy_timeout_ms=200)
+    foreign = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        foreign.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreError):
+            await store.add_domain("never.example")
+        foreign.execute("ROLLBACK")
+        await store.add_domain("later.example")      # the writer is still usable
+        assert await store.is_local_domain("later.example")
+    finally:
+        foreign.close()
+        await store.close()
 
 
 async def test_concurrent_writes_share_commits(sqlite_store: SqliteStore) -> None:
