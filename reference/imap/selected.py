@@ -1,0 +1,203 @@
+"""The client's view of its selected mailbox: sequence numbers, flags, pending updates.
+
+RFC 9051 §2.3.1.2: message sequence numbers run 1..n over the messages *as the client
+knows them*; they change only when the client is told (EXISTS, EXPUNGE). So the session
+keeps its own view and reconciles it with the store's present state, reporting each
+difference at a moment the RFC allows:
+
+- new messages: an EXISTS with the new count (RFC 9051 §7.4.1), at any response;
+- flag changes by others: an unsolicited FETCH (FLAGS) (§7.5.2 "as well as by a
+  unilateral server decision (e.g., flag updates)");
+- expunges: an EXPUNGE per message, but §7.5.1 MUST NOT: "An EXPUNGE response MUST NOT
+  be sent when no command is in progress, nor while responding to a FETCH, STORE, or
+  SEARCH command" (the UID forms may). Until then the expunged message stays in the
+  view as a *ghost*: it keeps its sequence number, so numbers stay in step with the
+  client; its flags are no longer reported.
+
+EXPUNGE responses go out from the highest sequence number down ("higher to lower",
+§7.5.1), so each number is the message's position at the time it is sent.
+
+Pure: the session feeds it what the store reports (entries changed since the view's
+modseq, UIDs expunged) and turns the ``Updates`` into responses.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class ViewEntry:
+    """What the view knows of one message: its UID, flags as IMAP shows them in this
+    mailbox, and MODSEQ (RFC 7162 §3.1)."""
+
+    uid: int
+    flags: frozenset[str]
+    modseq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FlagChange:
+    msn: int
+    uid: int
+    flags: frozenset[str]
+    modseq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Updates:
+    """What to tell the client now, in this order: expunges, the new count, flags."""
+
+    expunged_msns: tuple[int, ...] = ()       # descending, as they must be sent
+    expunged_uids: tuple[int, ...] = ()       # the same messages' UIDs (QRESYNC VANISHED)
+    exists: int | None = None                 # new message count, when it grew
+    recent: int | None = None                 # RFC 3501 §7.3.2 RECENT, rev1 sessions
+    flag_changes: tuple[FlagChange, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.expunged_msns or self.exists is not None or self.flag_changes
+                    or self.recent is not None)
+
+
+@dataclass
+class SelectedMailbox:
+    """One session's view of one selected mailbox."""
+
+    mailbox_id: int
+    uid_validity: int
+    read_only: bool
+    highest_modseq: int
+    # Ascending UIDs of the messages the client knows, ghosts included: MSN = index + 1.
+    uids: list[int] = field(default_factory=list)
+    flags: dict[int, ViewEntry] = field(default_factory=dict)
+    # RFC 3501 §2.3.2: messages recent to this session (rev1 clients only).
+    recent: set[int] = field(default_factory=set)
+    _ghosts: set[int] = field(default_factory=set)
+    _unreported_flags: dict[int, ViewEntry] = field(default_factory=dict)
+    _announced_exists: int = 0
+    _announced_recent: int = 0
+
+    @classmethod
+    def open(cls, mailbox_id: int, uid_validity: int, entries: Iterable[ViewEntry], *,
+             read_only: bool, highest_modseq: int,
+             recent: Iterable[int] = ()) -> SelectedMailbox:
+        view = cls(mailbox_id, uid_validity, read_only, highest_modseq)
+        for entry in sorted(entries, key=lambda e: e.uid):
+            view.uids.append(entry.uid)
+            view.flags[entry.uid] = entry
+        view.recent = set(recent)
+        view._announced_exists = len(view.uids)       # SELECT's own EXISTS says it
+        view._announced_recent = len(view.recent)
+        return view
+
+    # --- numbers -----------------------------------------------------------------------
+
+    @property
+    def exists(self) -> int:
+        """The message count the client knows (ghosts included)."""
+        return len(self.uids)
+
+    def msn(self, uid: int) -> int | None:
+        """RFC 9051 §2.3.1.2: the message sequence number of ``uid``, if in the view."""
+        index = bisect.bisect_left(self.uids, uid)
+        if index < len(self.uids) and self.uids[index] == uid:
+            return index + 1
+        return None
+
+    def uid_at(self, msn: int) -> int:
+        return self.uids[msn - 1]
+
+    def is_ghost(self, uid: int) -> bool:
+        """Expunged in the store, not yet reported to the client."""
+        return uid in self._ghosts
+
+    def entry(self, uid: int) -> ViewEntry | None:
+        return None if uid in self._ghosts else self.flags.get(uid)
+
+    @property
+    def max_uid(self) -> int:
+        return self.uids[-1] if self.uids else 0
+
+    # --- what the store says happened --------------------------------------------------
+
+    def note_changes(self, changed: Sequence[ViewEntry], expunged: Iterable[int],
+                     highest_modseq: int, *, report_own: frozenset[int] = frozenset()
+                     ) -> None:
+        """Record the store's news: ``changed`` entries (new or with new flags),
+        ``expunged`` UIDs, and the mailbox's HIGHESTMODSEQ after them.
+
+        ``report_own``: UIDs whose change this session made itself and has already
+        reported (STORE's own FETCH responses), so they are not reported twice.
+        """
+        for uid in expunged:
+            if uid in self.flags and uid not in self._ghosts:
+                self._ghosts.add(uid)
+                self._unreported_flags.pop(uid, None)
+        newest = self.max_uid
+        for entry in sorted(changed, key=lambda e: e.uid):
+            if entry.uid in self._ghosts:
+                continue
+            if entry.uid > newest:
+                # RFC 9051 §2.3.1.1: UIDs are assigned in ascending order, so a new
+                # message always goes at the end.
+                self.uids.append(entry.uid)
+                self.flags[entry.uid] = entry
+                newest = entry.uid
+                continue
+            known = self.flags.get(entry.uid)
+            if known is None:
+                continue             # expunged and already reported: not in the view
+            self.flags[entry.uid] = entry
+            if entry.uid in report_own:
+                self._unreported_flags.pop(entry.uid, None)
+            elif known.flags != entry.flags or known.modseq != entry.modseq:
+                self._unreported_flags[entry.uid] = entry
+        self.highest_modseq = max(self.highest_modseq, highest_modseq)
+
+    def mark_recent(self, uids: Iterable[int]) -> None:
+        self.recent.update(uids)
+
+    # --- what may be told now ----------------------------------------------------------
+
+    def take_updates(self, *, expunges_allowed: bool, report_modseq: bool = False
+                     ) -> Updates:
+        """The updates to send now; what is sent is no longer pending.
+
+        ``expunges_allowed`` is False while answering FETCH, STORE or SEARCH (not their UID
+        forms) and when no command is in progress (RFC 9051 §7.5.1).
+        """
+        expunged_msns: list[int] = []
+        expunged_uids: list[int] = []
+        if expunges_allowed and self._ghosts:
+            for index in range(len(self.uids) - 1, -1, -1):
+                uid = self.uids[index]
+                if uid in self._ghosts:
+                    expunged_msns.append(index + 1)
+                    expunged_uids.append(uid)
+            gone = self._ghosts
+            self.uids = [uid for uid in self.uids if uid not in gone]
+            for uid in gone:
+                self.flags.pop(uid, None)
+                self.recent.discard(uid)
+            self._ghosts = set()
+            # EXPUNGE "also decrements the number of messages in the mailbox; it is not
+            # necessary to send an EXISTS response with the new value" (§7.5.1).
+            self._announced_exists -= len(expunged_msns)
+        exists = None
+        if len(self.uids) > self._announced_exists:
+            exists = len(self.uids)
+            self._announced_exists = exists
+        recent = None
+        if len(self.recent) != self._announced_recent:
+            recent = self._announced_recent = len(self.recent)
+        changes = []
+        for uid, entry in sorted(self._unreported_flags.items()):
+            msn = self.msn(uid)
+            if msn is not None:
+                changes.append(FlagChange(msn, uid, entry.flags,
+                                          entry.modseq if report_modseq else 0))
+        self._unreported_flags.clear()
+        return Updates(tuple(expunged_msns), tuple(expunged_uids), exists, recent,
+                       tuple(changes))
