@@ -88,3 +88,102 @@ _MSG_ID = re.compile(r"<([^<>\s@]+@[^<>\s]+)>")
 def msg_ids(value: str) -> list[str]:
     """The msg-ids in a Message-ID, In-Reply-To or References value, in order."""
     return _MSG_ID.findall(value)
+
+
+# --- Header sections located by offset (the MIME model, reference/message/mime.py) -------
+
+# RFC 5322 §2.2: field-name = 1*ftext; RFC 5322 §4.5.8 (obsolete syntax):
+# obs-optional = field-name *WSP ":" unstructured CRLF
+_FIELD_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+_CR, _LF, _SP, _HTAB = 0x0D, 0x0A, 0x20, 0x09
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpan:
+    """One header field, located in the raw message by offsets (nothing is copied).
+
+    ``raw[start:end]`` is the whole field as written, folding and final line break
+    included (what RFC 9051 §6.4.5.1 HEADER.FIELDS returns); ``raw[value_start:value_end]``
+    is its folded value after the colon, without the final line break.
+    """
+    name: str          # as written; compare case-insensitively (RFC 5322 §1.2.2)
+    start: int
+    value_start: int
+    value_end: int
+    end: int
+
+    def raw_value(self, raw: bytes) -> bytes:
+        return raw[self.value_start:self.value_end]
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderScan:
+    """Where a header section is: its fields, where the blank line starts (``header_end``)
+    and where the body starts (``body_start``, after the blank line). Without a blank
+    line the header runs to the end and ``header_end == body_start == end``."""
+    fields: tuple[FieldSpan, ...]
+    header_end: int
+    body_start: int
+    fields_dropped: bool       # more fields than ``max_fields``: the rest were not recorded
+
+
+def scan_header(raw: bytes, start: int, end: int, max_fields: int) -> HeaderScan:
+    """Locate the header section of the entity in ``raw[start:end]``, line by line.
+
+    RFC 5322 §2.1: the header section is separated from the body "by an empty line";
+    RFC 2046 §5.1.1: a body part's header "is allowed to be completely empty" (the part
+    starts with the empty line). Lines are CRLF-terminated; a bare LF is accepted as a line
+    end too (stored messages are sometimes LF-only). A line starting with WSP continues the
+    previous field (RFC 5322 §2.2.3 folding); a line that is neither a field nor a
+    continuation (no colon, RFC 5322 §3.6.8) is kept in the section but is not a field.
+    One pass, no copies: linear in the size of the header section.
+    """
+    fields: list[FieldSpan] = []
+    dropped = False
+    name: str | None = None
+    field_start = value_start = value_end = 0
+    pos = start
+    while pos < end:
+        newline = raw.find(b"\n", pos, end)
+        line_end = end if newline < 0 else newline + 1
+        content_end = end if newline < 0 else newline
+        if newline >= 0 and content_end > pos and raw[content_end - 1] == _CR:
+            content_end -= 1
+        if content_end == pos and newline >= 0:        # the empty line: end of the header
+            if name is not None:
+                fields.append(FieldSpan(name, field_start, value_start, value_end, pos))
+            return HeaderScan(tuple(fields), pos, line_end, dropped)
+        if raw[pos] in (_SP, _HTAB):                   # RFC 5322 §2.2.3: a folded line
+            if name is not None:
+                value_end = content_end
+        else:
+            if name is not None:
+                fields.append(FieldSpan(name, field_start, value_start, value_end, pos))
+                name = None
+            match = _FIELD_NAME.match(raw, pos, content_end)
+            if match is not None:
+                if len(fields) < max_fields:
+                    name = match.group(1).decode("ascii")
+                    field_start, value_start, value_end = pos, match.end(), content_end
+                else:
+                    dropped = True
+        pos = line_end
+    if name is not None:
+        fields.append(FieldSpan(name, field_start, value_start, value_end, end))
+    return HeaderScan(tuple(fields), end, end, dropped)
+
+
+def unfold(value: bytes) -> bytes:
+    """RFC 5322 §2.2.3: unfolding "is accomplished by simply removing any CRLF that is
+    immediately followed by WSP"."""
+    return _FOLD.sub(b"", value)
+
+
+def field_text(value: bytes) -> str:
+    """An unfolded field value as text, leading and trailing WSP removed.
+
+    RFC 6532 §3.2 allows UTF-8 in field values. Octets that are not UTF-8 are kept as
+    lone surrogates (``surrogateescape``) so that ``text.encode("utf-8",
+    "surrogateescape")`` gives the raw octets back: nothing is lost or invented.
+    """
+    return unfold(value).strip(b" \t\r\n").decode("utf-8", "surrogateescape")
