@@ -21,6 +21,7 @@ from reference.store.sqlite import (
     SqliteStore,
 )
 from reference.store.sqlite_commit import DEFAULT_MAX_BATCH
+from reference.store.sqlite_watch import DEFAULT_WATCH_INTERVAL
 
 __all__ = ["MailStore", "SqliteStore", "StoreError", "open_store"]
 
@@ -28,7 +29,8 @@ __all__ = ["MailStore", "SqliteStore", "StoreError", "open_store"]
 async def open_store(path_or_url: str | os.PathLike[str], *,
                      busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
                      max_batch: int = DEFAULT_MAX_BATCH,
-                     read_threads: int = DEFAULT_READ_THREADS) -> MailStore:
+                     read_threads: int = DEFAULT_READ_THREADS,
+                     watch_interval: float = DEFAULT_WATCH_INTERVAL) -> MailStore:
     """Open the store at ``path_or_url`` (see the module docstring for the forms).
     The keyword options tune the SQLite backend."""
     target = os.fspath(path_or_url)
@@ -46,4 +48,5 @@ async def open_store(path_or_url: str | os.PathLike[str], *,
     elif scheme:
         raise StoreError(f"unknown store URL scheme {scheme!r} in {target!r}")
     return await SqliteStore.open(target, busy_timeout_ms=busy_timeout_ms,
-                                  max_batch=max_batch, read_threads=read_threads)
+                                  max_batch=max_batch, read_threads=read_threads,
+                                  watch_interval=watch_interval)

@@ -36,14 +36,20 @@ Implementation notes:
   pool, one read connection per thread, so a 10,000-message listing or a 30 MB blob
   does not stall every other session on the loop.
 - Every read is one SQL statement, so it sees one consistent snapshot without an
-  explicit read transaction, and always reads to the end (``fetch_one``/``fetchall``):
-  a half-read statement would keep its snapshot open and hide later commits.
-- Mailbox counters (messages, unseen, size) are kept in the mailbox row by the writes
-  that change them, so STATUS and Mailbox/get stay point lookups on big mailboxes.
+  explicit read transaction, or runs its statements in one read transaction
+  (``sqlite_reads.snapshot``: a mailbox view and its HIGHESTMODSEQ must agree), and
+  always reads to the end (``fetch_one``/``fetchall``): a half-read statement would
+  keep its snapshot open and hide later commits.
+- Mailbox counters (messages, unseen, size, deleted) are kept in the mailbox row by the
+  writes that change them, so STATUS and Mailbox/get stay point lookups on big
+  mailboxes.
+- The code is split by family: ``sqlite_writes*`` (write jobs), ``sqlite_reads`` (the
+  IMAP views and full-text search), ``sqlite_rows`` (row decoding), ``sqlite_prepare``
+  (the pure part of writes), ``sqlite_watch`` (change notification).
 - Threads: a message joins the thread of the earliest earlier message of its account
   that it refers to (In-Reply-To/References) or shares its Message-ID with, else starts
   its own (thread id = its message id); threads are never merged, since JMAP threadId
-  is immutable (``sqlite_writes._find_thread``). Message-IDs are looked up through an
+  is immutable (``sqlite_writes_messages._find_thread``). Message-IDs are looked up through an
   index on messages (account_id, header_message_id), not a separate table: same lookup,
   no second copy to keep in step.
 - remove_account deletes the account's blobs that no other message uses, in the same
@@ -55,18 +61,18 @@ Implementation notes:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import hashlib
-import json
 import os
 import sqlite3
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from reference.store import sqlite_reads as reads
+from reference.store import sqlite_rows as rows
 from reference.store import sqlite_writes as writes
+from reference.store import sqlite_writes_flags as flag_writes
+from reference.store import sqlite_writes_mailboxes as mailbox_writes
+from reference.store import sqlite_writes_messages as message_writes
 from reference.store.interface import (
     Account,
     AccountId,
@@ -76,9 +82,13 @@ from reference.store.interface import (
     ChangeKind,
     Delivered,
     Domain,
-    Envelope,
+    FlagUpdate,
     Mailbox,
+    MailboxChanges,
+    MailboxEntry,
     MailboxId,
+    MailboxNotFound,
+    MailboxView,
     Message,
     MessageId,
     ModSeq,
@@ -87,17 +97,13 @@ from reference.store.interface import (
     ObjectType,
     SpecialUse,
     StoreError,
-    ThreadId,
     Uid,
 )
 from reference.store.normalise import (
-    SEEN,
     lookup_address,
     normalise_address,
     normalise_domain,
-    normalise_keywords,
     normalise_mailbox_name,
-    normalise_message_id,
     normalise_target,
     validate_new_mailbox_name,
 )
@@ -107,74 +113,45 @@ from reference.store.sqlite_commit import (
     WriterStats,
     translate_error,
 )
+from reference.store.sqlite_prepare import prepare_flags, prepare_message, prepare_uids
+from reference.store.sqlite_rows import uids_json
 from reference.store.sqlite_schema import connect
+from reference.store.sqlite_watch import (
+    DEFAULT_WATCH_INTERVAL,
+    TAKE_TOUCHED,
+    WATCH_SETUP,
+    ChangeHub,
+    SqliteChangeWatcher,
+)
 from reference.store.sqlite_writes import fetch_one
 
 T = TypeVar("T")
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 DEFAULT_READ_THREADS = 4
-# Hash bigger messages off the event loop (hashlib releases the GIL for large inputs).
-_HASH_INLINE_LIMIT = 256 * 1024
-
-_MAILBOX_COLUMNS = ("id, account_id, name, special_use, uid_validity, uid_next,"
-                    " highest_modseq, subscribed, message_count, unseen_count, total_size")
-_ACCOUNT_COLUMNS = "id, address, display_name, created"
-
-
-class _ReaderPool:
-    """Threads for the larger reads, each with its own read connection."""
-
-    def __init__(self, connect_reader: Callable[[], sqlite3.Connection], threads: int):
-        self._connect_reader = connect_reader
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=threads,
-                                            thread_name_prefix="rfcmail-sqlite-read")
-
-    async def run(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, query)
-
-    def _run(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        try:
-            connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-            if connection is None:
-                connection = self._connect_reader()
-                self._local.connection = connection
-                with self._lock:
-                    self._connections.append(connection)
-            return query(connection)
-        except sqlite3.Error as error:
-            raise translate_error(error) from error
-
-    def close(self) -> None:
-        """Blocking: wait for running reads, then close every connection."""
-        self._executor.shutdown(wait=True)
-        with self._lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
 
 
 class SqliteStore:
     """``MailStore`` on one SQLite file. Create it with ``await SqliteStore.open(path)``."""
 
     def __init__(self, path: str, writer: GroupCommitWriter, reader: sqlite3.Connection,
-                 pool: _ReaderPool) -> None:
+                 pool: reads.ReaderPool, hub: ChangeHub) -> None:
         self.path = path
         self._writer = writer
         self._reader = reader       # inline point lookups, event-loop thread only
         self._pool = pool
+        self._hub = hub
         self._closed = False
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str], *,
                    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
                    max_batch: int = DEFAULT_MAX_BATCH,
-                   read_threads: int = DEFAULT_READ_THREADS) -> SqliteStore:
-        """Open (creating or migrating as needed) the store in the file ``path``."""
+                   read_threads: int = DEFAULT_READ_THREADS,
+                   watch_interval: float = DEFAULT_WATCH_INTERVAL) -> SqliteStore:
+        """Open (creating or migrating as needed) the store in the file ``path``.
+        ``watch_interval``: seconds between polls for other processes' changes while
+        someone watches (``watch``)."""
         path = os.fspath(path)
         if path == ":memory:" or path.startswith("file:") or not path:
             # Several connections must see one database, and memory is not durable.
@@ -182,34 +159,56 @@ class SqliteStore:
 
         def connect_writer() -> sqlite3.Connection:
             # Used by the event loop and the writer's helper thread, one at a time.
-            return connect(path, busy_timeout_ms=busy_timeout_ms, writer=True,
-                           check_same_thread=False)
+            connection = connect(path, busy_timeout_ms=busy_timeout_ms, writer=True,
+                                 check_same_thread=False)
+            for statement in WATCH_SETUP:
+                connection.execute(statement)
+            return connection
 
         def connect_reader() -> sqlite3.Connection:
             # Closed by close() from another thread, once its pool thread has stopped.
             return connect(path, busy_timeout_ms=busy_timeout_ms, writer=False,
                            check_same_thread=False)
 
+        hubs: list[ChangeHub] = []
+
+        def before_commit(connection: sqlite3.Connection) -> Callable[[], None] | None:
+            touched = connection.execute(TAKE_TOUCHED).fetchall()
+            if not touched or not hubs:
+                return None
+            return lambda: hubs[0].committed(touched)
+
         writer = GroupCommitWriter(connect_writer, max_batch=max_batch,
-                                   lock_path=f"{path}.write-lock")
+                                   lock_path=f"{path}.write-lock",
+                                   before_commit=before_commit)
         await writer.start()        # creates or migrates the schema first
         try:
             reader = connect(path, busy_timeout_ms=busy_timeout_ms, writer=False)
         except BaseException as error:
             await writer.close()
             raise translate_error(error) from error
-        return cls(path, writer, reader, _ReaderPool(connect_reader, read_threads))
+        store = cls(path, writer, reader, reads.ReaderPool(connect_reader, read_threads),
+                    ChangeHub(lambda accounts: store._modseqs(accounts),
+                              interval=watch_interval))
+        hubs.append(store._hub)
+        return store
 
     @property
     def stats(self) -> WriterStats:
         """Counters of the group-commit writer (jobs, commits, ...), live."""
         return self._writer.stats
 
+    @property
+    def watch_polls(self) -> int:
+        """Queries made so far for watchers (one per interval, for all watched accounts)."""
+        return self._hub.polls
+
     async def close(self) -> None:
         """Finish every write already submitted, then close all connections. Idempotent."""
         if self._closed:
             return
         self._closed = True
+        self._hub.close()
         await self._writer.close()
         await asyncio.to_thread(self._pool.close)
         self._reader.close()
@@ -271,19 +270,19 @@ class SqliteStore:
         await self._write(lambda connection: writes.remove_account(connection, key))
 
     async def get_account(self, address: str) -> Account | None:
-        row = self._lookup_one(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE address = ?",
+        row = self._lookup_one(f"SELECT {rows.ACCOUNT_COLUMNS} FROM accounts WHERE address = ?",
                                (lookup_address(address),))
-        return None if row is None else _account(row)
+        return None if row is None else rows.account(row)
 
     async def get_account_by_id(self, account_id: AccountId) -> Account | None:
-        row = self._lookup_one(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?",
+        row = self._lookup_one(f"SELECT {rows.ACCOUNT_COLUMNS} FROM accounts WHERE id = ?",
                                (account_id,))
-        return None if row is None else _account(row)
+        return None if row is None else rows.account(row)
 
     async def list_accounts(self) -> list[Account]:
-        rows = await self._read(lambda connection: connection.execute(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY address").fetchall())
-        return [_account(row) for row in rows]
+        found = await self._read(lambda connection: connection.execute(
+            f"SELECT {rows.ACCOUNT_COLUMNS} FROM accounts ORDER BY address").fetchall())
+        return [rows.account(row) for row in found]
 
     async def get_credentials(self, address: str) -> str | None:
         row = self._lookup_one("SELECT credentials FROM accounts WHERE address = ?",
@@ -334,53 +333,164 @@ class SqliteStore:
     # --- mailboxes
 
     async def list_mailboxes(self, account_id: AccountId) -> list[Mailbox]:
-        rows = await self._read(lambda connection: connection.execute(
-            f"SELECT {_MAILBOX_COLUMNS} FROM mailboxes WHERE account_id = ?"
-            " ORDER BY name <> 'INBOX', name",
-            (account_id,)).fetchall())
-        return [_mailbox(row) for row in rows]
+        found = await self._read(lambda connection: connection.execute(
+            f"SELECT {rows.MAILBOX_COLUMNS} FROM mailboxes b WHERE b.account_id = ?"
+            " ORDER BY b.name <> 'INBOX', b.name", (account_id,)).fetchall())
+        return [rows.mailbox(row) for row in found]
 
     async def get_mailbox(self, account_id: AccountId, name: str) -> Mailbox | None:
         row = self._lookup_one(
-            f"SELECT {_MAILBOX_COLUMNS} FROM mailboxes WHERE account_id = ? AND name = ?",
-            (account_id, normalise_mailbox_name(name)))
-        return None if row is None else _mailbox(row)
+            f"SELECT {rows.MAILBOX_COLUMNS} FROM mailboxes b WHERE b.account_id = ?"
+            " AND b.name = ?", (account_id, normalise_mailbox_name(name)))
+        return None if row is None else rows.mailbox(row)
+
+    async def get_mailbox_by_id(self, mailbox_id: MailboxId) -> Mailbox | None:
+        row = self._lookup_one(
+            f"SELECT {rows.MAILBOX_COLUMNS} FROM mailboxes b WHERE b.id = ?", (mailbox_id,))
+        return None if row is None else rows.mailbox(row)
 
     async def create_mailbox(self, account_id: AccountId, name: str, *,
                              special_use: SpecialUse | None = None) -> Mailbox:
         normalised = validate_new_mailbox_name(name)
-        return await self._write(lambda connection: writes.create_mailbox(
+        return await self._write(lambda connection: mailbox_writes.create_mailbox(
             connection, account_id, normalised, special_use))
+
+    async def delete_mailbox(self, account_id: AccountId, name: str) -> None:
+        normalised = normalise_mailbox_name(name)
+        await self._write(lambda connection: mailbox_writes.delete_mailbox(
+            connection, account_id, normalised))
+
+    async def rename_mailbox(self, account_id: AccountId, old: str, new: str) -> Mailbox:
+        source, target = normalise_mailbox_name(old), validate_new_mailbox_name(new)
+        return await self._write(lambda connection: mailbox_writes.rename_mailbox(
+            connection, account_id, source, target))
+
+    # --- subscriptions
+
+    async def subscribe(self, account_id: AccountId, name: str) -> None:
+        normalised = validate_new_mailbox_name(name)
+        await self._write(lambda connection: mailbox_writes.subscribe(
+            connection, account_id, normalised))
+
+    async def unsubscribe(self, account_id: AccountId, name: str) -> None:
+        normalised = normalise_mailbox_name(name)
+        await self._write(lambda connection: mailbox_writes.unsubscribe(
+            connection, account_id, normalised))
+
+    async def list_subscriptions(self, account_id: AccountId) -> list[str]:
+        found = await self._read(lambda connection: connection.execute(
+            "SELECT name FROM subscriptions WHERE account_id = ?"
+            " ORDER BY name <> 'INBOX', name", (account_id,)).fetchall())
+        return [name for (name,) in found]
 
     # --- messages
 
     async def store_message(self, message: NewMessage) -> list[Delivered]:
-        prepared = await _prepare_message(message)
-        return await self._write(lambda connection: writes.store_message(connection,
-                                                                         prepared))
+        prepared = await prepare_message(message)
+        return await self._write(lambda connection: message_writes.store_message(
+            connection, prepared))
 
     async def list_messages(self, mailbox_id: MailboxId) -> list[Message]:
         # The MODSEQ shown is the membership's: RFC 7162 §3.1 gives each message in a
         # mailbox its own mod-sequence.
-        rows = await self._read(lambda connection: connection.execute(
+        found = await self._read(lambda connection: connection.execute(
             "SELECT m.id, m.account_id, m.blob_id, m.size, m.internal_date, m.thread_id,"
-            " m.keywords, mm.modseq, m.envelope, mm.mailbox_id, mm.uid"
+            " m.keywords, mm.modseq, m.envelope, mm.mailbox_id, mm.uid, mm.deleted"
             " FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id"
             " WHERE mm.mailbox_id = ? ORDER BY mm.uid", (mailbox_id,)).fetchall())
-        return [_message(row) for row in rows]
+        return [rows.message(row) for row in found]
 
     async def get_message(self, message_id: MessageId) -> Message | None:
         row = self._lookup_one(
             "SELECT id, account_id, blob_id, size, internal_date, thread_id, keywords,"
-            " modseq, envelope, NULL, NULL FROM messages WHERE id = ?", (message_id,))
-        return None if row is None else _message(row)
+            " modseq, envelope, NULL, NULL, 0 FROM messages WHERE id = ?", (message_id,))
+        return None if row is None else rows.message(row)
+
+    async def get_structure(self, message_id: MessageId) -> str | None:
+        row = self._lookup_one(
+            "SELECT s.structure FROM messages m JOIN blob_structures s"
+            " ON s.blob_id = m.blob_id WHERE m.id = ?", (message_id,))
+        return None if row is None else str(row[0])
 
     async def read_blob(self, blob_id: BlobId) -> bytes | None:
         row = await self._read(lambda connection: fetch_one(
             connection, "SELECT data FROM blobs WHERE id = ?", (blob_id,)))
         return None if row is None else bytes(row[0])
 
-    # --- change log
+    # --- IMAP views of a mailbox
+
+    async def mailbox_view(self, mailbox_id: MailboxId) -> MailboxView:
+        return await self._read(lambda connection: reads.mailbox_view(connection, mailbox_id))
+
+    async def mailbox_entries(self, mailbox_id: MailboxId,
+                              uids: Iterable[Uid]) -> list[MailboxEntry]:
+        wanted = uids_json(prepare_uids(uids))
+        return await self._read(lambda connection: reads.mailbox_entries(
+            connection, mailbox_id, wanted))
+
+    async def mailbox_changes(self, mailbox_id: MailboxId, since: ModSeq) -> MailboxChanges:
+        return await self._read(lambda connection: reads.mailbox_changes(
+            connection, mailbox_id, since))
+
+    async def changed_since(self, mailbox_id: MailboxId, modseq: ModSeq) -> list[MailboxEntry]:
+        return await self._read(lambda connection: reads.changed_since(
+            connection, mailbox_id, modseq))
+
+    async def expunged_since(self, mailbox_id: MailboxId, modseq: ModSeq) -> list[Uid]:
+        return await self._read(lambda connection: reads.expunged_since(
+            connection, mailbox_id, modseq))
+
+    async def claim_recent(self, mailbox_id: MailboxId, *, claim: bool = True) -> range:
+        if claim:
+            return await self._write(lambda connection: mailbox_writes.claim_recent(
+                connection, mailbox_id))
+        row = self._lookup_one("SELECT recent_uid, uid_next FROM mailboxes WHERE id = ?",
+                               (mailbox_id,))
+        if row is None:
+            raise MailboxNotFound(f"no mailbox with id {mailbox_id}")
+        return range(row[0], row[1])
+
+    # --- flags, expunge, copy and move
+
+    async def update_flags(self, mailbox_id: MailboxId, uids: Iterable[Uid], *,
+                           add: frozenset[str] = frozenset(),
+                           remove: frozenset[str] = frozenset(),
+                           replace: frozenset[str] | None = None,
+                           unchanged_since: ModSeq | None = None) -> FlagUpdate:
+        request = prepare_flags(uids, add=add, remove=remove, replace=replace,
+                                unchanged_since=unchanged_since)
+        return await self._write(lambda connection: flag_writes.update_flags(
+            connection, mailbox_id, request))
+
+    async def expunge(self, mailbox_id: MailboxId,
+                      uids: Iterable[Uid] | None = None) -> list[Uid]:
+        among = None if uids is None else prepare_uids(uids)
+        return await self._write(lambda connection: flag_writes.expunge(
+            connection, mailbox_id, among))
+
+    async def copy_messages(self, source_mailbox_id: MailboxId, uids: Iterable[Uid],
+                            target_mailbox_id: MailboxId) -> list[tuple[Uid, Uid]]:
+        chosen = prepare_uids(uids)
+        return await self._write(lambda connection: flag_writes.copy_messages(
+            connection, source_mailbox_id, chosen, target_mailbox_id, move=False))
+
+    async def move_messages(self, source_mailbox_id: MailboxId, uids: Iterable[Uid],
+                            target_mailbox_id: MailboxId) -> list[tuple[Uid, Uid]]:
+        chosen = prepare_uids(uids)
+        return await self._write(lambda connection: flag_writes.copy_messages(
+            connection, source_mailbox_id, chosen, target_mailbox_id, move=True))
+
+    # --- full-text search
+
+    async def search_candidates(self, mailbox_id: MailboxId,
+                                substrings: Sequence[str]) -> set[Uid] | None:
+        query = reads.fts_query(substrings)
+        if query is None:
+            return None
+        return await self._read(lambda connection: reads.search_candidates(
+            connection, mailbox_id, query))
+
+    # --- change log and notification
 
     async def highest_modseq(self, account_id: AccountId) -> ModSeq:
         row = self._lookup_one("SELECT highest_modseq FROM accounts WHERE id = ?",
@@ -391,95 +501,24 @@ class SqliteStore:
 
     async def changes_since(self, account_id: AccountId, modseq: ModSeq) -> list[Change]:
         # One statement, so the account check and the changes come from one snapshot.
-        rows = await self._read(lambda connection: connection.execute(
+        found = await self._read(lambda connection: connection.execute(
             "SELECT c.modseq, c.object_type, c.object_id, c.kind FROM accounts a"
             " LEFT JOIN changes c ON c.account_id = a.id AND c.modseq > ?"
             " WHERE a.id = ? ORDER BY c.modseq, c.seq", (modseq, account_id)).fetchall())
-        if not rows:
+        if not found:
             raise NotFound(f"no account with id {account_id}")
         return [Change(ModSeq(row[0]), ObjectType(row[1]), row[2], ChangeKind(row[3]))
-                for row in rows if row[0] is not None]
+                for row in found if row[0] is not None]
 
+    async def watch(self, account_id: AccountId, *,
+                    since: ModSeq | None = None) -> SqliteChangeWatcher:
+        current = await self.highest_modseq(account_id)
+        return self._hub.watch(account_id, since=current if since is None else since,
+                               current=current)
 
-# --- pure helpers: preparing writes, decoding rows
-
-
-async def _prepare_message(message: NewMessage) -> writes.PreparedMessage:
-    """The pure work of store_message, done before the job reaches the writer thread."""
-    if not message.deliveries:
-        raise StoreError("a message needs at least one delivery")
-    internal_date = message.internal_date
-    if internal_date.utcoffset() is None:
-        # RFC 9051 §2.3.3: the internal date includes a time zone ("date-time" in §9).
-        raise StoreError("internal_date must carry a time zone")
-    raw = message.raw
-    digest = (hashlib.sha256(raw) if len(raw) <= _HASH_INLINE_LIMIT
-              else await asyncio.to_thread(hashlib.sha256, raw))
-    keys = message.thread_keys
-    references = [ref for ref in map(normalise_message_id, keys.references) if ref]
-    deliveries = []
-    for delivery in message.deliveries:
-        keywords = normalise_keywords(delivery.keywords)
-        envelope = (None if delivery.envelope is None else
-                    json.dumps(_envelope_fields(delivery.envelope), ensure_ascii=False))
-        deliveries.append(writes.PreparedDelivery(
-            account_id=delivery.account_id,
-            mailbox=normalise_mailbox_name(delivery.mailbox),
-            keywords_json=json.dumps(keywords, ensure_ascii=False),
-            seen=SEEN in keywords,
-            envelope_json=envelope))
-    return writes.PreparedMessage(
-        raw=raw,
-        blob_id=BlobId(f"sha256:{digest.hexdigest()}"),
-        internal_date=internal_date.isoformat(),
-        internal_date_epoch=int(internal_date.timestamp()),
-        received_at=datetime.now(UTC).isoformat(),
-        header_message_id=normalise_message_id(keys.message_id),
-        # The nearest ancestors come last in References (RFC 5322 §3.6.4).
-        references=tuple(references[-writes.MAX_THREAD_REFERENCES:]),
-        deliveries=tuple(deliveries))
-
-
-def _envelope_fields(envelope: Envelope) -> dict[str, Any]:
-    # dataclasses.asdict deep-copies every value; the fields are flat, so this is the
-    # same dict at a tenth of the cost, on the path of every delivery.
-    return {name: getattr(envelope, name) for name in _ENVELOPE_FIELDS}
-
-
-_ENVELOPE_FIELDS = tuple(field.name for field in dataclasses.fields(Envelope))
-
-
-def _account(row: Sequence[Any]) -> Account:
-    return Account(AccountId(row[0]), row[1], row[2], datetime.fromisoformat(row[3]))
-
-
-def _mailbox(row: Sequence[Any]) -> Mailbox:
-    return Mailbox(
-        id=MailboxId(row[0]), account_id=AccountId(row[1]), name=row[2],
-        special_use=None if row[3] is None else SpecialUse(row[3]),
-        uid_validity=row[4], uid_next=Uid(row[5]), highest_modseq=ModSeq(row[6]),
-        subscribed=bool(row[7]), messages=row[8], unseen=row[9], size=row[10])
-
-
-def _message(row: Sequence[Any]) -> Message:
-    return Message(
-        id=MessageId(row[0]), account_id=AccountId(row[1]), blob_id=BlobId(row[2]),
-        size=row[3], internal_date=datetime.fromisoformat(row[4]),
-        thread_id=ThreadId(row[5]), keywords=frozenset(json.loads(row[6])),
-        modseq=ModSeq(row[7]), envelope=_envelope(row[8]),
-        mailbox_id=None if row[9] is None else MailboxId(row[9]),
-        uid=None if row[10] is None else Uid(row[10]))
-
-
-def _envelope(text: str | None) -> Envelope | None:
-    """The stored JSON back into the Envelope it was made from (lists become the
-    tuples they were); keys a newer version added are ignored."""
-    if text is None:
-        return None
-    data = json.loads(text)
-    values: dict[str, Any] = {}
-    for field in dataclasses.fields(Envelope):
-        if field.name in data:
-            value = data[field.name]
-            values[field.name] = tuple(value) if isinstance(value, list) else value
-    return Envelope(**values)
+    def _modseqs(self, accounts: list[AccountId]) -> dict[AccountId, ModSeq]:
+        """The watcher's poll: every watched account's highest modseq, one query."""
+        found = self._lookup(lambda connection: connection.execute(
+            "SELECT id, highest_modseq FROM accounts WHERE id IN"
+            " (SELECT value FROM json_each(?))", (uids_json(accounts),)).fetchall())
+        return {AccountId(account_id): ModSeq(modseq) for account_id, modseq in found}

@@ -55,6 +55,10 @@ Implementation notes:
 - The connection is used by two threads, never at the same time: each step starts only
   when the previous one has finished (``check_same_thread=False`` on it).
 - A writer serves the event loop it was started on.
+- ``before_commit`` (optional) runs in each batch's transaction after its jobs, on the
+  event loop, and returns what to do once the COMMIT has returned: the store uses it to
+  announce which accounts changed (``sqlite_watch``), only after they are durable. If
+  the COMMIT fails, the returned callback is dropped.
 """
 
 from __future__ import annotations
@@ -117,6 +121,8 @@ class _Job(Generic[T]):
 
 # A settled job: its future, and either its result or the exception to raise.
 _Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+# Runs in the transaction before COMMIT; returns what to run after it succeeded.
+BeforeCommit = Callable[[sqlite3.Connection], Callable[[], None] | None]
 
 
 class _JobFailed(Exception):
@@ -128,10 +134,11 @@ class GroupCommitWriter:
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], *,
                  max_batch: int = DEFAULT_MAX_BATCH, name: str = "rfcmail-sqlite-writer",
-                 lock_path: str | None = None):
+                 lock_path: str | None = None, before_commit: BeforeCommit | None = None):
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._connect = connect
+        self._before_commit = before_commit
         self._lock_path = lock_path
         self._busy_timeout = 0.0
         self._lock_fd: int | None = None
@@ -251,6 +258,8 @@ class GroupCommitWriter:
                 self._rollback(connection)
                 connection.execute("BEGIN IMMEDIATE")   # the flock is still ours
                 outcomes = self._run_jobs(connection, batch, isolated=True)
+            after_commit = (None if self._before_commit is None
+                            else self._before_commit(connection))
             await loop.run_in_executor(self._helper, self._commit, connection)
         except Exception as error:
             # The transaction as a whole failed (COMMIT failed, or SQLite rolled
@@ -260,10 +269,13 @@ class GroupCommitWriter:
             failure = translate_error(error)
             outcomes = [(job.future, None, failure) for job in batch]
             committed = False
+            after_commit = None
         else:
             committed = True
         self.stats.transaction_seconds += time.perf_counter() - locked
         self._record(batch, outcomes, committed=committed)
+        if after_commit is not None:
+            after_commit()
 
     def _take_batch(self) -> list[_Job[Any]]:
         batch = self._pending[:self._max_batch]

@@ -9,6 +9,10 @@ principle 7) and is undone with the job if the job fails.
 
 Arguments arrive already normalised and validated (``normalise``, ``SqliteStore``): the
 event-loop side does the pure work so that the one writer thread does only SQL.
+
+This module holds what every family of writes shares (the modseq counter, the change
+log, mailbox rows) and the small families (domains, accounts, aliases); the others are
+``sqlite_writes_mailboxes``, ``sqlite_writes_messages`` and ``sqlite_writes_flags``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,13 +29,11 @@ from reference.store.interface import (
     AccountId,
     Alias,
     AlreadyExists,
-    BlobId,
     ChangeKind,
-    Delivered,
     Domain,
     Mailbox,
     MailboxId,
-    MessageId,
+    MailboxNotFound,
     ModSeq,
     NotFound,
     ObjectType,
@@ -40,7 +41,7 @@ from reference.store.interface import (
     StoreError,
     Uid,
 )
-from reference.store.normalise import INBOX
+from reference.store.sqlite_rows import MAILBOX_COLUMNS, mailbox
 
 # RFC 9051 §2.3.1.1: UIDs and UIDVALIDITY are "32-bit unsigned non-zero values".
 MAX_UINT32 = 2**32 - 1
@@ -108,9 +109,16 @@ def remove_account(connection: sqlite3.Connection, address: str) -> None:
     account_id = row[0]
     blob_ids = [blob_id for (blob_id,) in connection.execute(
         "SELECT DISTINCT blob_id FROM messages WHERE account_id = ?", (account_id,))]
-    # ON DELETE CASCADE takes its mailboxes, messages, memberships and change log.
+    # ON DELETE CASCADE takes its mailboxes (with their memberships and tombstones),
+    # subscriptions, messages (the trigger messages_leave_text takes their search text)
+    # and change log.
     connection.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
-    # Blobs are shared by content; delete only those no other account's message uses.
+    collect_blobs(connection, blob_ids)
+
+
+def collect_blobs(connection: sqlite3.Connection, blob_ids: Sequence[str]) -> None:
+    """Delete those of the blobs that no message uses any more (blobs are shared by
+    content, across accounts); their parsed structures go with them (cascade)."""
     connection.executemany(
         "DELETE FROM blobs WHERE id = ?"
         " AND NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = blobs.id)",
@@ -145,6 +153,37 @@ def log_changes(connection: sqlite3.Connection, account_id: AccountId, modseq: M
         f"INSERT INTO changes (account_id, modseq, object_type, object_id, kind) VALUES {rows}",
         [value for object_type, object_id, kind in changes
          for value in (account_id, modseq, object_type.value, object_id, kind.value)])
+
+
+class ChangeLog:
+    """The change-log rows of one write job that touches many objects, each object
+    once, written by ``write`` at the job's end (all with the job's one modseq).
+
+    An object both created and updated in the job is logged as created; updated and
+    then destroyed, as destroyed (RFC 8620 §5.2 lets a server report each id once)."""
+
+    def __init__(self, account_id: AccountId, modseq: ModSeq) -> None:
+        self.account_id = account_id
+        self.modseq = modseq
+        self._rows: dict[tuple[ObjectType, int], ChangeKind] = {}
+
+    def add(self, object_type: ObjectType, object_id: int, kind: ChangeKind) -> None:
+        key = (object_type, object_id)
+        previous = self._rows.get(key)
+        if previous is None or kind is ChangeKind.DESTROYED:
+            self._rows[key] = kind
+        # else: created or destroyed already says more than updated
+
+    def updated(self, object_type: ObjectType, object_ids: Sequence[int]) -> None:
+        for object_id in object_ids:
+            self.add(object_type, object_id, ChangeKind.UPDATED)
+
+    def write(self, connection: sqlite3.Connection) -> None:
+        connection.executemany(
+            "INSERT INTO changes (account_id, modseq, object_type, object_id, kind)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(self.account_id, self.modseq, object_type.value, object_id, kind.value)
+             for (object_type, object_id), kind in self._rows.items()])
 
 
 # --- aliases
@@ -219,138 +258,49 @@ def insert_mailbox(connection: sqlite3.Connection, account_id: AccountId, name: 
     row = fetch_one(
         connection,
         "INSERT INTO mailboxes (account_id, name, special_use, uid_validity,"
-        " highest_modseq, subscribed) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        " highest_modseq) VALUES (?, ?, ?, ?, ?) RETURNING id",
         (account_id, name, special_use.value if special_use else None, uid_validity,
-         modseq, int(subscribed)))
+         modseq))
     assert row is not None
     mailbox_id = MailboxId(row[0])
+    if subscribed:
+        connection.execute("INSERT OR IGNORE INTO subscriptions (account_id, name)"
+                           " VALUES (?, ?)", (account_id, name))
     log_changes(connection, account_id, modseq,
                 (ObjectType.MAILBOX, mailbox_id, ChangeKind.CREATED))
-    return Mailbox(mailbox_id, account_id, name, special_use, uid_validity, Uid(1), modseq,
-                   subscribed, messages=0, unseen=0, size=0)
+    return get_mailbox(connection, mailbox_id)
 
 
-def create_mailbox(connection: sqlite3.Connection, account_id: AccountId, name: str,
-                   special_use: SpecialUse | None) -> Mailbox:
+def get_mailbox(connection: sqlite3.Connection, mailbox_id: MailboxId) -> Mailbox:
+    """The mailbox as it is now in this transaction; MailboxNotFound if there is none."""
+    row = fetch_one(connection, f"SELECT {MAILBOX_COLUMNS} FROM mailboxes b WHERE b.id = ?",
+                    (mailbox_id,))
+    if row is None:
+        raise MailboxNotFound(f"no mailbox with id {mailbox_id}")
+    return mailbox(row)
+
+
+def mailbox_id_by_name(connection: sqlite3.Connection, account_id: AccountId,
+                       name: str) -> MailboxId | None:
+    row = fetch_one(connection, "SELECT id FROM mailboxes WHERE account_id = ? AND name = ?",
+                    (account_id, name))
+    return None if row is None else MailboxId(row[0])
+
+
+def require_account(connection: sqlite3.Connection, account_id: AccountId) -> None:
     if not fetch_one(connection, "SELECT 1 FROM accounts WHERE id = ?", (account_id,)):
         raise NotFound(f"no account with id {account_id}")
-    # A created mailbox starts unsubscribed; subscribing is the client's call. (RFC 9051
-    # §6.3.4 allows the other choice: "If the server automatically subscribes a mailbox
-    # when it is created".)
-    return insert_mailbox(connection, account_id, name, special_use,
-                          bump_modseq(connection, account_id), subscribed=False)
 
 
-# --- messages
+def allocate_uids(connection: sqlite3.Connection, mailbox_id: MailboxId, count: int) -> Uid:
+    """Reserve ``count`` UIDs in the mailbox; return the first.
 
-
-@dataclass(frozen=True, slots=True)
-class PreparedDelivery:
-    """A Delivery with its pure parts done on the event loop (normalised, serialised)."""
-
-    account_id: AccountId
-    mailbox: str                    # normalised name
-    keywords_json: str
-    seen: bool
-    envelope_json: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedMessage:
-    raw: bytes
-    blob_id: BlobId
-    internal_date: str              # ISO 8601 with offset
-    internal_date_epoch: int
-    received_at: str
-    header_message_id: str | None   # normalise_message_id
-    references: tuple[str, ...]     # normalised, at most MAX_THREAD_REFERENCES
-    deliveries: tuple[PreparedDelivery, ...]
-
-
-def store_message(connection: sqlite3.Connection, message: PreparedMessage) -> list[Delivered]:
-    """All deliveries of one message: one job, so one atomic, durable transaction (one
-    SMTP transaction with several recipients is acknowledged once, for all of them)."""
-    connection.execute("INSERT OR IGNORE INTO blobs (id, size, data) VALUES (?, ?, ?)",
-                       (message.blob_id, len(message.raw), message.raw))
-    return [_deliver(connection, message, delivery) for delivery in message.deliveries]
-
-
-def _deliver(connection: sqlite3.Connection, message: PreparedMessage,
-             delivery: PreparedDelivery) -> Delivered:
-    account_id = delivery.account_id
-    mailbox_id = _delivery_mailbox(connection, account_id, delivery.mailbox)
-    modseq = bump_modseq(connection, account_id)
-    joined_thread = _find_thread(connection, account_id, message)
-    row = fetch_one(
-        connection,
-        "INSERT INTO messages (account_id, blob_id, size, internal_date,"
-        " internal_date_epoch, received_at, thread_id, keywords, modseq, envelope,"
-        " header_message_id) VALUES (?, ?, ?, ?, ?, ?, coalesce(?, 0), ?, ?, ?, ?)"
-        " RETURNING id",
-        (account_id, message.blob_id, len(message.raw), message.internal_date,
-         message.internal_date_epoch, message.received_at, joined_thread,
-         delivery.keywords_json, modseq, delivery.envelope_json, message.header_message_id))
-    assert row is not None
-    message_id = MessageId(row[0])
-    # A message that starts a thread (thread_id 0) is given its own id as thread id by
-    # the trigger messages_start_own_thread (the id space is shared, so thread ids are
-    # unique too).
-    row = fetch_one(
-        connection,
-        "UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = ?,"
-        " message_count = message_count + 1, unseen_count = unseen_count + ?,"
-        " total_size = total_size + ? WHERE id = ? RETURNING uid_next - 1",
-        (modseq, 0 if delivery.seen else 1, len(message.raw), mailbox_id))
-    assert row is not None
-    # RFC 9051 §2.3.1.1: UIDs are "assigned in a strictly ascending fashion in the
-    # mailbox"; uid_next only grows, so an expunged message's UID is never reused.
-    uid = Uid(row[0])
-    if uid > MAX_UINT32:
+    RFC 9051 §2.3.1.1: UIDs are "assigned in a strictly ascending fashion in the
+    mailbox"; uid_next only grows, so an expunged message's UID is never reused."""
+    row = fetch_one(connection, "UPDATE mailboxes SET uid_next = uid_next + ? WHERE id = ?"
+                    " RETURNING uid_next", (count, mailbox_id))
+    if row is None:
+        raise MailboxNotFound(f"no mailbox with id {mailbox_id}")
+    if row[0] - 1 > MAX_UINT32:
         raise StoreError(f"mailbox {mailbox_id}: UID space exhausted")
-    connection.execute(
-        "INSERT INTO mailbox_messages (mailbox_id, uid, message_id, modseq)"
-        " VALUES (?, ?, ?, ?)", (mailbox_id, uid, message_id, modseq))
-    thread = ((ObjectType.THREAD, message_id, ChangeKind.CREATED) if joined_thread is None
-              else (ObjectType.THREAD, joined_thread, ChangeKind.UPDATED))
-    log_changes(connection, account_id, modseq,
-                (ObjectType.EMAIL, message_id, ChangeKind.CREATED),
-                (ObjectType.MAILBOX, mailbox_id, ChangeKind.UPDATED), thread)
-    return Delivered(account_id, mailbox_id, message_id, uid, modseq)
-
-
-def _delivery_mailbox(connection: sqlite3.Connection, account_id: AccountId,
-                      name: str) -> MailboxId:
-    """The mailbox a delivery goes to. A name that does not exist (a Sieve fileinto or a
-    delivery rule naming a mailbox the user has since deleted) falls back to INBOX: the
-    message is kept, not lost or bounced. RFC 5228 §4.1: "If the specified mailbox
-    doesn't exist, the implementation MAY ... deliver the message to an
-    implementation-defined mailbox"; INBOX is where an implicit keep (§2.10.2) puts it."""
-    for candidate in (name, INBOX) if name != INBOX else (INBOX,):
-        row = fetch_one(connection,
-                        "SELECT id FROM mailboxes WHERE account_id = ? AND name = ?",
-                        (account_id, candidate))
-        if row is not None:
-            return MailboxId(row[0])
-    if not fetch_one(connection, "SELECT 1 FROM accounts WHERE id = ?", (account_id,)):
-        raise NotFound(f"no account with id {account_id}")
-    raise NotFound(f"account {account_id} has neither {name!r} nor INBOX")
-
-
-def _find_thread(connection: sqlite3.Connection, account_id: AccountId,
-                 message: PreparedMessage) -> int | None:
-    """The thread of the earliest earlier message of the account that this one refers to
-    (In-Reply-To, References; RFC 5322 §3.6.4) or shares its Message-ID with (another
-    copy of the same message); None when it starts a thread of its own. RFC 8621 §4.1.1:
-    "threadId: "Id" (immutable; server-set)", so threads are joined, never merged."""
-    keys = list(message.references)
-    if message.header_message_id is not None:
-        keys.append(message.header_message_id)
-    if not keys:
-        return None
-    placeholders = ", ".join("?" * len(keys))
-    row = fetch_one(
-        connection,
-        f"SELECT thread_id FROM messages WHERE account_id = ?"
-        f" AND header_message_id IN ({placeholders}) ORDER BY id LIMIT 1",
-        (account_id, *keys))
-    return None if row is None else int(row[0])
+    return Uid(row[0] - count)

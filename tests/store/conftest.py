@@ -16,8 +16,11 @@ import pytest
 from reference.store import open_store
 from reference.store.interface import (
     Account,
+    AccountId,
+    Delivered,
     Delivery,
     Envelope,
+    Mailbox,
     MailStore,
     NewMessage,
     ThreadKeys,
@@ -83,3 +86,38 @@ def new_message(*deliveries: Delivery, raw: bytes | None = None,
 
 def envelope_for(recipient: str) -> Envelope:
     return Envelope(mail_from="carol@example.net", recipient=recipient)
+
+
+async def assert_counters_exact(store: MailStore, account_id: AccountId) -> None:
+    """Every mailbox's kept counters equal what its messages add up to, read in one
+    snapshot (mailbox_view): MESSAGES, UNSEEN, SIZE and DELETED (RFC 9051 §6.3.11), and
+    HIGHESTMODSEQ at least every message's MODSEQ (RFC 7162 §3.1.2.1: "the highest
+    mod-sequence value of all messages in the mailbox"), UIDNEXT above every UID."""
+    for listed in await store.list_mailboxes(account_id):
+        view = await store.mailbox_view(listed.id)
+        box, entries = view.mailbox, view.entries
+        uids = [entry.uid for entry in entries]
+        assert uids == sorted(set(uids)), box.name
+        counted = (len(entries), sum("\\Seen" not in e.flags for e in entries),
+                   sum(e.size for e in entries), sum("\\Deleted" in e.flags for e in entries))
+        assert (box.messages, box.unseen, box.size, box.deleted) == counted, box.name
+        assert all(entry.modseq <= box.highest_modseq for entry in entries), box.name
+        assert all(uid < box.uid_next for uid in uids), box.name
+
+
+async def deliver(store: MailStore, account_id: AccountId, mailbox: str = "INBOX", *,
+                  keywords: frozenset[str] = frozenset(), search_text: str | None = None,
+                  raw: bytes | None = None, structure: str | None = None) -> Delivered:
+    """Store one message for one recipient; return where it went."""
+    [delivered] = await store.store_message(NewMessage(
+        raw=raw if raw is not None else message_bytes(),
+        internal_date=datetime(2025, 11, 24, 10, 0, 1, tzinfo=UTC),
+        deliveries=[Delivery(account_id, mailbox, keywords=keywords)],
+        structure=structure, search_text=search_text))
+    return delivered
+
+
+async def mailbox_named(store: MailStore, account_id: AccountId, name: str) -> Mailbox:
+    found = await store.get_mailbox(account_id, name)
+    assert found is not None, name
+    return found

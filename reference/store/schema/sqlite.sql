@@ -141,3 +141,81 @@ CREATE TRIGGER messages_start_own_thread AFTER INSERT ON messages
 BEGIN
     UPDATE messages SET thread_id = NEW.id WHERE id = NEW.id;
 END;
+
+-- migration: 3
+
+-- What IMAP4rev2 (RFC 9051), CONDSTORE/QRESYNC (RFC 7162) and full-text search need.
+
+-- \Deleted belongs to the membership, not the message (interface.py, "Model decisions";
+-- RFC 8621 §4.1.1: IMAP "uses a delete+expunge model, which JMAP does not"). Messages
+-- that had it as a keyword keep it in every mailbox they were in.
+ALTER TABLE mailbox_messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+UPDATE mailbox_messages SET deleted = 1 WHERE message_id IN (
+    SELECT m.id FROM messages m, json_each(m.keywords) k WHERE k.value = '\Deleted');
+UPDATE messages SET keywords = json_remove(keywords, (
+        SELECT k.fullkey FROM json_each(messages.keywords) k WHERE k.value = '\Deleted'))
+    WHERE id IN (SELECT m.id FROM messages m, json_each(m.keywords) k
+                 WHERE k.value = '\Deleted');
+-- One spelling of each keyword set: compact JSON, as the store writes it from now on.
+UPDATE messages SET keywords = json(keywords) WHERE keywords <> json(keywords);
+-- EXPUNGE finds the \Deleted memberships of a mailbox without scanning it.
+CREATE INDEX mailbox_messages_deleted ON mailbox_messages (mailbox_id, uid) WHERE deleted = 1;
+-- A mailbox holds a message at most once (JMAP mailboxIds is a set); the same index
+-- finds a message's memberships (it replaces the plain one on message_id).
+DROP INDEX mailbox_messages_by_message;
+CREATE UNIQUE INDEX mailbox_messages_by_message ON mailbox_messages (message_id, mailbox_id);
+
+-- RFC 9051 §6.3.11 STATUS DELETED, kept like the other counters.
+ALTER TABLE mailboxes ADD COLUMN deleted_count INTEGER NOT NULL DEFAULT 0;
+UPDATE mailboxes SET deleted_count = (
+    SELECT count(*) FROM mailbox_messages WHERE mailbox_id = mailboxes.id AND deleted = 1);
+-- RFC 3501 §2.3.2 \Recent: UIDs from here on have not been claimed by a session yet.
+ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 1;
+
+-- RFC 9051 §6.3.7: subscriptions are names; a subscribed name need not exist, and
+-- deleting or renaming a mailbox leaves its subscription alone.
+CREATE TABLE subscriptions (
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,               -- normalised like mailbox names
+    PRIMARY KEY (account_id, name)
+) STRICT, WITHOUT ROWID;
+INSERT INTO subscriptions (account_id, name)
+    SELECT account_id, name FROM mailboxes WHERE subscribed;
+ALTER TABLE mailboxes DROP COLUMN subscribed;
+
+-- RFC 7162 §3.2.10 VANISHED and §5.3: the UID and MODSEQ of every expunged membership,
+-- kept while the mailbox exists.
+CREATE TABLE expunged_uids (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+    uid        INTEGER NOT NULL,
+    modseq     INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX expunged_uids_by_modseq ON expunged_uids (mailbox_id, modseq);
+
+-- DESIGN principle 6, parse once: the parsed form of a blob (opaque JSON made by
+-- reference/message), beside the bytes it was parsed from. A rowid table: rows are big.
+CREATE TABLE blob_structures (
+    blob_id   TEXT PRIMARY KEY REFERENCES blobs (id) ON DELETE CASCADE,
+    structure TEXT NOT NULL
+) STRICT;
+
+-- Full-text search (RFC 9051 §6.4.4 BODY/TEXT: substring, case-insensitive): the
+-- trigram tokenizer indexes every 3-character sequence, so any substring of 3 or more
+-- characters is a phrase query. rowid = messages.id. detail=full keeps positions, so a
+-- phrase matches only where its trigrams are adjacent (the candidates are the real
+-- substring matches); columnsize=0 drops the per-row sizes only ranking would use.
+CREATE VIRTUAL TABLE message_text USING fts5 (
+    text, tokenize = 'trigram case_sensitive 0', detail = full, columnsize = 0);
+-- Messages stored without search text (all of them, before this migration): search
+-- cannot rule them out, so they are always candidates.
+CREATE TABLE messages_without_text (
+    message_id INTEGER PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE
+) STRICT;
+INSERT INTO messages_without_text (message_id) SELECT id FROM messages;
+-- A destroyed message leaves the index with it (also when an account's removal
+-- cascades to its messages).
+CREATE TRIGGER messages_leave_text AFTER DELETE ON messages
+BEGIN
+    DELETE FROM message_text WHERE rowid = OLD.id;
+END;

@@ -1,0 +1,211 @@
+"""Reads of the SQLite store that IMAP sessions make of a mailbox: the view at SELECT,
+what changed since a modseq (RFC 7162 CONDSTORE/QRESYNC), and full-text candidates.
+
+Functions of a read connection, run on the store's reader threads. A read that needs
+several statements runs them in one read transaction (``snapshot``), so they all see
+the same committed state: a mailbox's HIGHESTMODSEQ and its messages must agree, or a
+session would skip or repeat changes.
+
+Full-text search (``fts_query``): the FTS5 table ``message_text`` uses the trigram
+tokenizer, in which every substring of 3 or more characters is a phrase query, matched
+case-insensitively (``case_sensitive 0``: the tokenizer folds the case of each
+character, with SQLite's Unicode case folding). RFC 9051 §6.4.4: "a message matches
+the key if the string is a substring of the associated text"; the server's exact check
+stays with the caller, so the index need only narrow: every message whose text
+contains the strings must be among the candidates, and a few more may be.
+- A string shorter than 3 characters cannot be a trigram query: it is left out of the
+  narrowing; if no string is left, there is no narrowing (None).
+- User strings are untrusted: each becomes one FTS5 string literal, in double quotes
+  with inner quotes doubled, so no FTS5 operator (AND, OR, NOT, NEAR, ``*``, ``^``,
+  column filters) in it has any effect. A NUL or a lone surrogate cannot be passed
+  (NUL ends the query text, a surrogate is not UTF-8), so the string is split there and
+  each piece kept as a narrowing of its own: text containing the whole contains each
+  piece.
+- Stored text gets the same treatment (``searchable_text``): the tokenizer stops at a
+  NUL, and a surrogate cannot be stored, so each becomes a space. A string piece
+  without them matches the text with them replaced wherever it matched before.
+- A very long string narrows as well by its first ``MAX_PHRASE_CHARACTERS``, and many
+  strings as well by the ``MAX_PHRASES`` longest: the query stays small.
+- Case folding: the index folds case per character, so a substring match after the
+  caller's own folding (of text and strings alike) is always a match in the index
+  too, provided the caller stored ``search_text`` in the form it compares (e.g.
+  casefolded, or NFC). Folding that changes length (German ß to "ss") must be applied
+  by the caller before storing and searching, or those matches are missed.
+- Messages stored without search text (``messages_without_text``: all messages from
+  before schema version 3) are always candidates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from reference.store.interface import (
+    MailboxChanges,
+    MailboxEntry,
+    MailboxId,
+    MailboxView,
+    ModSeq,
+    Uid,
+)
+from reference.store.sqlite_commit import translate_error
+from reference.store.sqlite_rows import ENTRY_COLUMNS, FlagDecoder, entries
+from reference.store.sqlite_writes import get_mailbox
+
+T = TypeVar("T")
+
+TRIGRAM = 3                         # the shortest string the trigram tokenizer can find
+MAX_PHRASE_CHARACTERS = 100
+MAX_PHRASES = 8
+# Where FTS5 query text cannot carry a character: NUL, and UTF-16 surrogates.
+_UNQUERYABLE = re.compile("[\x00\ud800-\udfff]")
+
+_ENTRIES = (f"SELECT {ENTRY_COLUMNS} FROM mailbox_messages mm"
+            " JOIN messages m ON m.id = mm.message_id WHERE mm.mailbox_id = ?")
+
+
+class ReaderPool:
+    """Threads for the larger reads, each with its own read connection."""
+
+    def __init__(self, connect_reader: Callable[[], sqlite3.Connection], threads: int):
+        self._connect_reader = connect_reader
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=threads,
+                                            thread_name_prefix="rfcmail-sqlite-read")
+
+    async def run(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._run, query)
+
+    def _run(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+            if connection is None:
+                connection = self._connect_reader()
+                self._local.connection = connection
+                with self._lock:
+                    self._connections.append(connection)
+            return query(connection)
+        except sqlite3.Error as error:
+            raise translate_error(error) from error
+
+    def close(self) -> None:
+        """Blocking: wait for running reads, then close every connection."""
+        self._executor.shutdown(wait=True)
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+
+
+def snapshot(connection: sqlite3.Connection, read: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``read`` in one read transaction: every statement sees the same state."""
+    connection.execute("BEGIN")
+    try:
+        return read(connection)
+    finally:
+        connection.execute("COMMIT")      # ends the read transaction; nothing to write
+
+
+def mailbox_view(connection: sqlite3.Connection, mailbox_id: MailboxId) -> MailboxView:
+    def read(connection: sqlite3.Connection) -> MailboxView:
+        box = get_mailbox(connection, mailbox_id)
+        # The primary key (mailbox_id, uid) is the table's order: one range scan, in UID
+        # order, and one rowid lookup per message for its keywords, size and date.
+        rows = connection.execute(_ENTRIES + " ORDER BY mm.uid", (mailbox_id,)).fetchall()
+        return MailboxView(box, entries(rows))
+    return snapshot(connection, read)
+
+
+def mailbox_entries(connection: sqlite3.Connection, mailbox_id: MailboxId,
+                    uids_json: str) -> list[MailboxEntry]:
+    def read(connection: sqlite3.Connection) -> list[MailboxEntry]:
+        get_mailbox(connection, mailbox_id)
+        return entries(connection.execute(
+            _ENTRIES + " AND mm.uid IN (SELECT value FROM json_each(?)) ORDER BY mm.uid",
+            (mailbox_id, uids_json)).fetchall())
+    return snapshot(connection, read)
+
+
+def mailbox_changes(connection: sqlite3.Connection, mailbox_id: MailboxId,
+                    since: ModSeq) -> MailboxChanges:
+    def read(connection: sqlite3.Connection) -> MailboxChanges:
+        box = get_mailbox(connection, mailbox_id)
+        return MailboxChanges(box, _changed(connection, mailbox_id, since),
+                              _expunged(connection, mailbox_id, since))
+    return snapshot(connection, read)
+
+
+def changed_since(connection: sqlite3.Connection, mailbox_id: MailboxId,
+                  since: ModSeq) -> list[MailboxEntry]:
+    def read(connection: sqlite3.Connection) -> list[MailboxEntry]:
+        get_mailbox(connection, mailbox_id)
+        return _changed(connection, mailbox_id, since)
+    return snapshot(connection, read)
+
+
+def expunged_since(connection: sqlite3.Connection, mailbox_id: MailboxId,
+                   since: ModSeq) -> list[Uid]:
+    def read(connection: sqlite3.Connection) -> list[Uid]:
+        get_mailbox(connection, mailbox_id)
+        return _expunged(connection, mailbox_id, since)
+    return snapshot(connection, read)
+
+
+def _changed(connection: sqlite3.Connection, mailbox_id: MailboxId,
+             since: ModSeq) -> list[MailboxEntry]:
+    # RFC 7162 §3.1.4.1 CHANGEDSINCE: "only messages that have a mod-sequence value
+    # greater than the specified value"; the (mailbox_id, modseq) index finds them.
+    return entries(connection.execute(_ENTRIES + " AND mm.modseq > ? ORDER BY mm.uid",
+                                      (mailbox_id, since)).fetchall(), FlagDecoder())
+
+
+def _expunged(connection: sqlite3.Connection, mailbox_id: MailboxId,
+              since: ModSeq) -> list[Uid]:
+    return [Uid(uid) for (uid,) in connection.execute(
+        "SELECT uid FROM expunged_uids WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+        (mailbox_id, since)).fetchall()]
+
+
+# --- full-text search
+
+
+def searchable_text(text: str) -> str:
+    """The text as the index takes it (see the module notes)."""
+    return _UNQUERYABLE.sub(" ", text)
+
+
+def fts_query(substrings: Sequence[str]) -> str | None:
+    """The FTS5 query for text containing all of ``substrings``, or None when none of
+    them can be looked up (see the module notes)."""
+    pieces = {piece[:MAX_PHRASE_CHARACTERS] for string in substrings
+              for piece in _UNQUERYABLE.split(string) if len(piece) >= TRIGRAM}
+    if not pieces:
+        return None
+    longest = sorted(pieces, key=lambda piece: (-len(piece), piece))[:MAX_PHRASES]
+    return " AND ".join('"' + piece.replace('"', '""') + '"' for piece in longest)
+
+
+def search_candidates(connection: sqlite3.Connection, mailbox_id: MailboxId,
+                      query: str) -> set[Uid]:
+    def read(connection: sqlite3.Connection) -> set[Uid]:
+        get_mailbox(connection, mailbox_id)
+        # The index answers first (one MATCH), then each hit is looked up in the
+        # mailbox: a join with the mailbox outside would run a MATCH per message.
+        rows = connection.execute(
+            "SELECT mm.uid FROM mailbox_messages mm WHERE mm.mailbox_id = ?1"
+            " AND mm.message_id IN"
+            " (SELECT rowid FROM message_text WHERE message_text MATCH ?2)"
+            " UNION ALL"
+            " SELECT mm.uid FROM messages_without_text u"
+            " JOIN mailbox_messages mm ON mm.message_id = u.message_id"
+            " AND mm.mailbox_id = ?1", (mailbox_id, query)).fetchall()
+        return {Uid(uid) for (uid,) in rows}
+    return snapshot(connection, read)

@@ -1,0 +1,280 @@
+"""The store contract, what IMAP sessions read: the SELECT view, changes since a modseq
+(RFC 7162 CONDSTORE/QRESYNC), \\Recent (RFC 3501 §2.3.2), full-text candidates (RFC 9051
+§6.4.4) and change notification (IDLE, JMAP push). Written against the interface only."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from reference.store.interface import (
+    Account,
+    Delivery,
+    MailboxId,
+    MailboxNotFound,
+    MailStore,
+    ModSeq,
+    NewMessage,
+    NotFound,
+    StoreError,
+    Uid,
+)
+
+from .conftest import assert_counters_exact, deliver, mailbox_named, message_bytes
+
+SEEN, DELETED = "\\Seen", "\\Deleted"
+
+# --- the SELECT view and what changed since
+
+
+async def test_the_view_lists_every_message_in_uid_order(store: MailStore,
+                                                         alice: Account) -> None:
+    """What SELECT and UID FETCH 1:* (FLAGS) need: UID, flags as IMAP shows them here,
+    MODSEQ, RFC822.SIZE, INTERNALDATE; HIGHESTMODSEQ from the same snapshot (RFC 7162
+    §3.1.2.1)."""
+    first = await deliver(store, alice.id, raw=b"one", keywords=frozenset({SEEN}))
+    second = await deliver(store, alice.id, raw=b"second", keywords=frozenset({DELETED}))
+    view = await store.mailbox_view(first.mailbox_id)
+    assert [(e.uid, e.message_id, e.flags, e.modseq, e.size) for e in view.entries] == [
+        (1, first.message_id, {SEEN}, first.modseq, 3),
+        (2, second.message_id, {DELETED}, second.modseq, 6)]
+    assert view.entries[0].internal_date == datetime(2025, 11, 24, 10, 0, 1, tzinfo=UTC)
+    assert view.mailbox.highest_modseq == second.modseq and view.mailbox.uid_next == 3
+    assert await store.mailbox_entries(first.mailbox_id, [Uid(2), Uid(5)]) == [
+        view.entries[1]]
+
+
+async def test_changes_since_a_modseq_are_read_in_one_snapshot(store: MailStore,
+                                                               alice: Account) -> None:
+    """RFC 7162 §3.1.4.1 CHANGEDSINCE: messages whose MODSEQ is above the value; §3.2.10
+    VANISHED: UIDs expunged after it. mailbox_changes gives both and the HIGHESTMODSEQ
+    they lead to, so a session that remembers it misses nothing."""
+    inbox = await mailbox_named(store, alice.id, "INBOX")
+    for _ in range(4):
+        await deliver(store, alice.id)
+    known = (await store.mailbox_view(inbox.id)).mailbox.highest_modseq
+    await store.update_flags(inbox.id, [2, 3], add=frozenset({DELETED}))
+    await store.expunge(inbox.id, [Uid(3)])
+    await store.update_flags(inbox.id, [1], add=frozenset({SEEN}))
+    fifth = await deliver(store, alice.id)
+    changes = await store.mailbox_changes(inbox.id, known)
+    assert [(e.uid, e.flags) for e in changes.changed] == [
+        (1, {SEEN}), (2, {DELETED}), (5, frozenset())]
+    assert changes.expunged == [3]
+    assert changes.mailbox.highest_modseq == fifth.modseq
+    assert await store.changed_since(inbox.id, known) == changes.changed
+    assert await store.expunged_since(inbox.id, known) == [3]
+    latest = await store.mailbox_changes(inbox.id, changes.mailbox.highest_modseq)
+    assert (latest.changed, latest.expunged) == ([], [])
+
+
+async def test_views_of_a_deleted_mailbox_are_mailbox_not_found(store: MailStore,
+                                                                alice: Account) -> None:
+    lists = await store.create_mailbox(alice.id, "Lists")
+    await store.delete_mailbox(alice.id, "Lists")
+    for read in (store.mailbox_view(lists.id), store.changed_since(lists.id, ModSeq(0)),
+                 store.expunged_since(lists.id, ModSeq(0)),
+                 store.mailbox_changes(lists.id, ModSeq(0)),
+                 store.mailbox_entries(lists.id, [Uid(1)]),
+                 store.claim_recent(lists.id), store.expunge(lists.id),
+                 store.search_candidates(lists.id, ["hello"])):
+        with pytest.raises(MailboxNotFound):
+            await read
+
+
+# --- \Recent
+
+
+async def test_each_message_is_recent_in_one_session(store: MailStore, alice: Account) -> None:
+    """RFC 3501 §2.3.2 \\Recent: "This session is the first session to have been
+    notified about this message; if the session is read-write, subsequent sessions will
+    not see \\Recent set for this message." A read-only session looks without claiming."""
+    inbox = await mailbox_named(store, alice.id, "INBOX")
+    await deliver(store, alice.id)
+    await deliver(store, alice.id)
+    assert list(await store.claim_recent(inbox.id, claim=False)) == [1, 2]    # EXAMINE
+    assert list(await store.claim_recent(inbox.id)) == [1, 2]                 # SELECT
+    assert list(await store.claim_recent(inbox.id)) == []                     # the next
+    await deliver(store, alice.id)
+    claims = await asyncio.gather(store.claim_recent(inbox.id), store.claim_recent(inbox.id))
+    assert sorted(list(claim) for claim in claims) == [[], [3]]
+
+
+# --- full-text candidates
+
+
+async def test_search_candidates_contain_every_substring(store: MailStore,
+                                                         alice: Account) -> None:
+    """RFC 9051 §6.4.4: "a message matches the key if the string is a substring of the
+    associated text. The matching SHOULD be case insensitive for characters within the
+    ASCII range." Several BODY/TEXT keys must all match."""
+    inbox = await mailbox_named(store, alice.id, "INBOX")
+    texts = ["The quick brown fox", "jumps over the lazy dog", "QUICK and LAZY",
+             "nothing here", "Fuchs café Straße"]
+    for text in texts:
+        await deliver(store, alice.id, search_text=text, raw=text.encode())
+    assert await store.search_candidates(inbox.id, ["quick"]) == {1, 3}
+    assert await store.search_candidates(inbox.id, ["Lazy", "quICk"]) == {3}
+    assert await store.search_candidates(inbox.id, ["own fo"]) == {1}     # mid-word, space
+    assert await store.search_candidates(inbox.id, ["CAFÉ"]) == {5}       # beyond ASCII
+    assert await store.search_candidates(inbox.id, ["elephant"]) == set()
+
+
+async def test_strings_too_short_for_the_index_do_not_narrow(store: MailStore,
+                                                             alice: Account) -> None:
+    """The trigram index finds strings of 3 characters or more; shorter ones are left to
+    the caller's exact check (None when nothing is left to narrow by)."""
+    inbox = await mailbox_named(store, alice.id, "INBOX")
+    await deliver(store, alice.id, search_text="ab cd")
+    await deliver(store, alice.id, search_text="xyz")
+    assert await store.search_candidates(inbox.id, ["ab"]) is None
+    assert await store.search_candidates(inbox.id, []) is None
+    assert await store.search_candidates(inbox.id, ["", "ab", "xyz"]) == {2}
+
+
+@pytest.mark.parametrize("string", [
+    'say "hi"', "a OR b", "NOT this", "x AND y", "pre*", "^start", "NEAR(a b)",
+    "text: col", "-minus", "(paren", "a\x00bcd", "tab\there", "'single'", "\\back",
+    "sur\udc80rogate"])
+async def test_search_strings_are_literal_text(store: MailStore, alice: Account,
+                                               string: str) -> None:
+    """User strings are untrusted: FTS5 query syntax in them is just text."""
+    inbox = await mailbox_named(store, alice.id, "INBOX")
+    await deliver(store, alice.id, search_text=f"before {string} after")
+    await deliver(store, alice.id, search_text="a b c x y pre start col minus paren")
+    candidates = await store.search_candidates(inbox.id, [string])
+    assert candidates is None or candidates == {1}
+
+
+async def test_messages_without_search_text_are_always_candidates(store: MailStore,
+                                                                  alice: Account) -> None:
+    inbox = await mailbox_named(store, alice.id, "INBOX")
+    await deliver(store, alice.id, search_text="indexed text")
+    await deliver(store, alice.id)                               # no search_text
+    assert await store.search_candidates(inbox.id, ["indexed"]) == {1, 2}
+    assert await store.search_candidates(inbox.id, ["absent"]) == {2}
+
+
+async def test_search_candidates_follow_the_mailbox(store: MailStore, alice: Account,
+                                                    bob: Account) -> None:
+    """Candidates are UIDs of this mailbox: copies have theirs, expunged ones none."""
+    inbox = await mailbox_named(store, alice.id, "INBOX")
+    archive = await mailbox_named(store, alice.id, "Archive")
+    await deliver(store, alice.id, search_text="needle one")
+    await deliver(store, alice.id, search_text="needle two")
+    await deliver(store, bob.id, search_text="needle of bob")
+    await store.copy_messages(inbox.id, [Uid(2)], archive.id)
+    await store.copy_messages(inbox.id, [Uid(1)], inbox.id)      # a new message, UID 3
+    assert await store.search_candidates(archive.id, ["needle"]) == {1}
+    await store.update_flags(inbox.id, [1, 2], add=frozenset({DELETED}))
+    await store.expunge(inbox.id)
+    assert await store.search_candidates(inbox.id, ["needle"]) == {3}
+    assert await store.search_candidates(archive.id, ["needle two"]) == {1}
+
+
+# --- change notification
+
+
+async def test_a_watcher_wakes_when_the_account_changes(store: MailStore,
+                                                        alice: Account) -> None:
+    """IMAP IDLE / JMAP push: a write to the account wakes its watchers with the new
+    highest modseq (DESIGN principle 4: the JMAP state)."""
+    async with await store.watch(alice.id) as watcher:
+        start = watcher.modseq
+        waiting = asyncio.ensure_future(watcher.wait())
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        delivered = await deliver(store, alice.id)
+        assert await asyncio.wait_for(waiting, 5) == delivered.modseq > start
+        # Changes made while nobody waits are reported together, once.
+        await deliver(store, alice.id)
+        third = await deliver(store, alice.id)
+        assert await asyncio.wait_for(watcher.wait(), 5) == third.modseq
+
+
+async def test_a_watcher_started_late_catches_up_from_since(store: MailStore,
+                                                            alice: Account) -> None:
+    """A session that read its view at modseq M and then starts to IDLE passes since=M,
+    so a change between the two is not missed."""
+    known = await store.highest_modseq(alice.id)
+    delivered = await deliver(store, alice.id)
+    watcher = await store.watch(alice.id, since=known)
+    try:
+        assert await asyncio.wait_for(watcher.wait(), 5) == delivered.modseq
+    finally:
+        watcher.close()
+
+
+async def test_watchers_of_other_accounts_sleep(store: MailStore, alice: Account,
+                                                bob: Account) -> None:
+    watcher = await store.watch(bob.id)
+    waiting = asyncio.ensure_future(watcher.wait())
+    await deliver(store, alice.id)
+    await asyncio.sleep(0.3)                       # several poll intervals
+    assert not waiting.done()
+    watcher.close()
+    with pytest.raises(StoreError):
+        await asyncio.wait_for(waiting, 5)
+
+
+async def test_iterating_a_watcher_yields_modseqs_until_closed(store: MailStore,
+                                                               alice: Account) -> None:
+    watcher = await store.watch(alice.id)
+    seen: list[ModSeq] = []
+
+    async def consume() -> None:
+        async for modseq in watcher:
+            seen.append(modseq)
+            if len(seen) == 2:
+                watcher.close()
+
+    consumer = asyncio.ensure_future(consume())
+    for _ in range(2):
+        await deliver(store, alice.id)
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(consumer, 5)
+    assert seen == sorted(set(seen)) and len(seen) == 2
+
+
+async def test_a_watcher_of_a_removed_account_raises_not_found(store: MailStore,
+                                                               alice: Account) -> None:
+    watcher = await store.watch(alice.id)
+    await store.remove_account(alice.address)
+    with pytest.raises(NotFound):
+        await asyncio.wait_for(watcher.wait(), 5)
+    watcher.close()
+    with pytest.raises(NotFound):
+        await store.watch(alice.id)
+
+
+async def test_closing_the_store_ends_its_watchers(store: MailStore, alice: Account) -> None:
+    watcher = await store.watch(alice.id)
+    waiting = asyncio.ensure_future(watcher.wait())
+    await asyncio.sleep(0)
+    await store.close()
+    with pytest.raises(StoreError):
+        await asyncio.wait_for(waiting, 5)
+
+
+async def test_an_append_wakes_watchers_only_once_durable(store: MailStore,
+                                                          alice: Account) -> None:
+    """DESIGN principle 3: what a watcher is woken for is committed: the modseq it
+    reports is readable at once."""
+    watcher = await store.watch(alice.id)
+    waiting = asyncio.ensure_future(watcher.wait())
+    await store.store_message(NewMessage(message_bytes(), datetime.now(UTC),
+                                         [Delivery(alice.id, "Sent")]))
+    modseq = await asyncio.wait_for(waiting, 5)
+    assert await store.highest_modseq(alice.id) >= modseq
+    sent = await mailbox_named(store, alice.id, "Sent")
+    assert sent.highest_modseq == modseq
+    watcher.close()
+    await assert_counters_exact(store, alice.id)
+
+
+async def test_unknown_mailbox_ids_are_mailbox_not_found(store: MailStore,
+                                                         alice: Account) -> None:
+    with pytest.raises(MailboxNotFound):
+        await store.mailbox_view(MailboxId(12345))
