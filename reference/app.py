@@ -30,11 +30,20 @@ from typing import Any, TextIO
 
 from reference.config import Config, ConfigError, Endpoint
 from reference.delivery.local import LocalDelivery
+from reference.directory.policy import PlaintextAuth
+from reference.imap.server import (
+    ImapListenerSettings,
+    ImapProtocol,
+    ImapRegistry,
+    start_imap_listener,
+)
+from reference.imap.session import ImapPolicy, ImapSession
 from reference.logs import fields
+from reference.net.listeners import Peer
 from reference.net.tls import CertificatePaths, ensure_certificate, server_context
 from reference.net.trace import TraceSink
 from reference.smtp.server import ConnectionRegistry, ListenerSettings, start_smtp_listener
-from reference.smtp.session import Peer, PlaintextAuth, Role, SessionPolicy, SmtpSession
+from reference.smtp.session import Role, SessionPolicy, SmtpSession
 from reference.store import open_store
 from reference.store.interface import MailStore
 
@@ -67,6 +76,7 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
     store = await open_store(store_path(config))
     trace = _trace_sink(config)
     registry = ConnectionRegistry()
+    imap_registry = ImapRegistry()
     servers: list[asyncio.AbstractServer] = []
     try:
         await _warn_if_empty(store)
@@ -98,20 +108,39 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
                 raise ConfigError(f"cannot listen on {endpoint} for {role.value}: "
                                   f"{exc.strerror or exc}") from exc
             servers.append(server)
-            host, port = server.sockets[0].getsockname()[:2]
-            listening = Listening(role.value, Endpoint(host, port))
-            if announce is not None:
-                print(f"{role.value} listening on {listening.endpoint}", file=announce,
-                      flush=True)
-            if on_listening is not None:
-                on_listening(listening)
+            _announce(role.value, server, announce, on_listening)
+        imap_policy = ImapPolicy(
+            hostname=config.server.hostname, limits=config.imap.limits,
+            tls_available=True, plaintext_auth=PlaintextAuth(config.imap.plaintext_auth),
+            auth_mechanisms=config.imap.auth_mechanisms,
+            fake_credentials_key=fake_credentials_key, autologout=config.imap.autologout,
+            autologout_unauthenticated=config.imap.autologout_unauthenticated)
+        for name, address in (("imap", config.imap.listen), ("imaps", config.imap.imaps)):
+            if not address:
+                continue
+            endpoint = Endpoint.parse(address)
+            imap_settings = ImapListenerSettings(
+                name=name, starttls_context=context, implicit_tls=name == "imaps",
+                tls_handshake_timeout=config.tls.handshake_timeout, trace=trace)
+            try:
+                server = await start_imap_listener(
+                    endpoint.host, endpoint.port, imap_settings, imap_policy,
+                    _imap_session_factory(store, imap_policy), imap_registry,
+                    reuse_port=reuse_port)
+            except OSError as exc:
+                raise ConfigError(f"cannot listen on {endpoint} for {name}: "
+                                  f"{exc.strerror or exc}") from exc
+            servers.append(server)
+            _announce(name, server, announce, on_listening)
         log.info("rfcmail.started", extra=fields(data_dir=str(data_dir), pid=os.getpid()))
         await _wait_for_stop(stop)
         log.info("rfcmail.stopping", extra=fields(pid=os.getpid()))
     finally:
         for listener in servers:
             listener.close()
+        imap_registry.begin_shutdown()          # IMAP sessions get BYE at once
         await _drain(registry, config.server.shutdown_grace)
+        await _drain(imap_registry, 5.0)
         stats = getattr(store, "stats", None)
         await store.close()
         if stats is not None:
@@ -119,6 +148,24 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
         if trace is not None:
             trace.close()
         log.info("rfcmail.stopped", extra=fields(pid=os.getpid()))
+
+
+def _announce(name: str, server: asyncio.AbstractServer, announce: TextIO | None,
+              on_listening: Callable[[Listening], None] | None) -> None:
+    sockets: tuple[socket.socket, ...] = tuple(getattr(server, "sockets", ()))
+    host, port = sockets[0].getsockname()[:2]
+    listening = Listening(name, Endpoint(host, port))
+    if announce is not None:
+        print(f"{name} listening on {listening.endpoint}", file=announce, flush=True)
+    if on_listening is not None:
+        on_listening(listening)
+
+
+def _imap_session_factory(store: MailStore, policy: ImapPolicy
+                          ) -> Callable[[Peer, ImapProtocol, bool], ImapSession]:
+    def make(peer: Peer, out: ImapProtocol, tls_active: bool) -> ImapSession:
+        return ImapSession(store, policy, peer, out, tls_active=tls_active)
+    return make
 
 
 def _session_factory(store: MailStore, delivery: LocalDelivery,
@@ -191,7 +238,7 @@ async def _wait_for_stop(stop: asyncio.Event | None) -> None:
                 loop.remove_signal_handler(signum)
 
 
-async def _drain(registry: ConnectionRegistry, grace: float) -> None:
+async def _drain(registry: ConnectionRegistry | ImapRegistry, grace: float) -> None:
     registry.begin_shutdown()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + grace
@@ -224,22 +271,26 @@ def _reserve_ports(config: Config) -> tuple[Config, list[socket.socket]]:
     (so it takes no connections) and is held until the workers exit; every worker then
     binds that port."""
     held: list[socket.socket] = []
-    changes: dict[str, str] = {}
-    for key in ("listen", "submission", "submissions"):
-        address = getattr(config.smtp, key)
-        if not address:
-            continue
-        endpoint = Endpoint.parse(address)
-        if endpoint.port != 0:
-            continue
-        family = socket.AF_INET6 if ":" in endpoint.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        held.append(sock)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((endpoint.host, 0))
-        changes[key] = str(Endpoint(endpoint.host, sock.getsockname()[1]))
-    return (config.replace("smtp", **changes) if changes else config), held
+    for section, keys in (("smtp", ("listen", "submission", "submissions")),
+                          ("imap", ("listen", "imaps"))):
+        changes: dict[str, str] = {}
+        for key in keys:
+            address = getattr(getattr(config, section), key)
+            if not address:
+                continue
+            endpoint = Endpoint.parse(address)
+            if endpoint.port != 0:
+                continue
+            family = socket.AF_INET6 if ":" in endpoint.host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            held.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((endpoint.host, 0))
+            changes[key] = str(Endpoint(endpoint.host, sock.getsockname()[1]))
+        if changes:
+            config = config.replace(section, **changes)
+    return config, held
 
 
 def serve_forever(config: Config) -> int:

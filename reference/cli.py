@@ -1,6 +1,6 @@
 """The ``rfcmail`` command line.
 
-  rfcmail serve [--config FILE] [--data-dir DIR] [--smtp ADDR] ...
+  rfcmail serve [--config FILE] [--data-dir DIR] [--smtp ADDR] [--imap ADDR] ...
   rfcmail domain add|list|remove
   rfcmail account add|list|remove|passwd
   rfcmail alias add|list|remove
@@ -80,6 +80,15 @@ def _config(args: argparse.Namespace) -> Config:
             smtp["listen" if name == "smtp" else name] = value
     if smtp:
         config = config.replace("smtp", **smtp)
+    imap: dict[str, object] = {}
+    for name in ("imap", "imaps"):
+        value = getattr(args, name)
+        if value is not None:
+            if value:
+                Endpoint.parse(value)
+            imap["listen" if name == "imap" else name] = value
+    if imap:
+        config = config.replace("imap", **imap)
     log: dict[str, object] = {}
     if args.trace:
         log["trace"] = True
@@ -308,6 +317,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="submission (STARTTLS) listener ('' = off)")
     serve.add_argument("--submissions", metavar="HOST:PORT",
                        help="submissions (implicit TLS) listener ('' = off)")
+    serve.add_argument("--imap", metavar="HOST:PORT",
+                       help="IMAP (STARTTLS) listener ('' = off)")
+    serve.add_argument("--imaps", metavar="HOST:PORT",
+                       help="IMAPS (implicit TLS) listener ('' = off)")
     serve.add_argument("--workers", type=int,
                        help="server processes sharing the listeners (0: one per CPU, the default)")
     serve.add_argument("--trace", action="store_true",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reference.imap.limits import ImapLimits
 from reference.limits import SmtpLimits
 from reference.smtp.parser import Tolerances
 
@@ -96,6 +97,31 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ImapConfig:
+    # IMAP with STARTTLS (RFC 9051 §6.2.1).
+    listen: str = "127.0.0.1:1143"
+    # IMAP over implicit TLS (RFC 8314 §3.2).
+    imaps: str = "127.0.0.1:1993"
+    # LOGIN and PLAIN/LOGIN before TLS: "never", "loopback" or "always" (RFC 9051
+    # §6.2.3: otherwise the server advertises LOGINDISABLED and refuses LOGIN).
+    plaintext_auth: str = "loopback"
+    auth_mechanisms: tuple[str, ...] = ("SCRAM-SHA-256", "PLAIN", "LOGIN")
+    # RFC 9051 §5.4: "at least 30 minutes" once authenticated; seconds.
+    autologout: float = 1800.0
+    autologout_unauthenticated: float = 120.0
+    limits: ImapLimits = field(default_factory=ImapLimits)
+
+    def __post_init__(self) -> None:
+        if self.plaintext_auth not in ("never", "loopback", "always"):
+            raise ValueError("plaintext_auth must be never, loopback or always")
+        if self.autologout < 1800:
+            raise ValueError("autologout must be at least 1800 seconds (RFC 9051 §5.4 "
+                             "MUST: at least 30 minutes)")
+        if self.autologout_unauthenticated <= 0:
+            raise ValueError("autologout_unauthenticated must be positive")
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryConfig:
     # RFC 5233 subaddress separator: user+detail@domain delivers to user@domain.
     subaddress_separator: str = "+"
@@ -110,6 +136,7 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    imap: ImapConfig = field(default_factory=ImapConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
 
     @property

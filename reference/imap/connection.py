@@ -20,7 +20,7 @@ from enum import Enum
 
 from reference.errors import LocalProtocolError
 from reference.imap.capabilities import Modes, condstore_enabling
-from reference.imap.client_connection import ClientConnection
+from reference.imap.client_connection import NEED_DATA, ClientConnection, _Sentinel
 from reference.imap.commands import (
     COMMANDS_BY_NAME,
     UID_COMMANDS,
@@ -67,12 +67,8 @@ from reference.imap.states import (
 )
 from reference.wire.buffer import BadLine, ReceiveBuffer
 
-
-class _Sentinel(Enum):
-    NEED_DATA = "NEED_DATA"
-
-
-NEED_DATA = _Sentinel.NEED_DATA
+# One NEED_DATA for both directions (client_connection's): an adapter that holds a
+# ServerConnection and a ClientConnection compares events with a single sentinel.
 
 
 class _Reading(Enum):

@@ -265,11 +265,16 @@ def _string(cursor: Cursor, decode: TextDecoder) -> str:
 def _parse_modseq(cursor: Cursor) -> ModSeqKey:
     entry_name = entry_type = None
     if cursor.peek() == 0x22:
+        start = cursor.offset
         found = cursor.match(_ENTRY_NAME)
         if found is None:
             raise cursor.error('entry-name ("/flags/<flag>")')
-        entry_name = "/flags/" + re.sub(rb'\\(["\\])', rb"\1", found.group(1)).decode(
-            "ascii", "strict")
+        flag = re.sub(rb'\\(["\\])', rb"\1", found.group(1))
+        # RFC 7162 §7: entry-flag-name = DQUOTE "/flags/" attr-flag DQUOTE; attr-flag is
+        # a flag ("\\" atom / atom): 7-bit, a BAD otherwise (never a traceback).
+        if not flag.isascii():
+            raise GrammarError('entry-name ("/flags/" and a 7-bit flag)', start, flag)
+        entry_name = "/flags/" + flag.decode("ascii")
         cursor.sp()
         entry_type = cursor.keyword('entry-type-req ("priv", "shared" or "all")').lower()
         if entry_type not in ENTRY_TYPES:

@@ -16,7 +16,7 @@ MUST). Per-command parsers live in parser_commands.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reference.imap.capabilities import Modes
 from reference.imap.commands import Command
@@ -41,7 +41,20 @@ class ParseContext:
 
 
 def clip(text: str) -> str:
-    return text if len(text) <= _MAX_ERROR_TEXT else text[:_MAX_ERROR_TEXT - 3] + "..."
+    """The core's own response text, sendable in every mode: RFC 9051 §9 text: "Non-ASCII
+    text can only be returned after ENABLE IMAP4rev2", and TEXT-CHAR excludes CR and LF
+    (the octets an error quotes may be anything, NUL included). Printable US-ASCII only,
+    never starting with "[" (a response code) nor ending like a literal header."""
+    text = text.replace("§", "section ")
+    text = "".join(char if " " <= char <= "~" else char.encode("unicode_escape").decode("ascii")
+                   for char in text)
+    if len(text) > _MAX_ERROR_TEXT:
+        text = text[:_MAX_ERROR_TEXT - 3] + "..."
+    if text.startswith("["):
+        text = " " + text
+    if text.endswith("}"):
+        text += "."
+    return text
 
 
 def untagged_bad(text: str) -> ImapRemoteProtocolError:
@@ -50,6 +63,7 @@ def untagged_bad(text: str) -> ImapRemoteProtocolError:
 
 
 def tagged_error(response: StatusResponse) -> ImapRemoteProtocolError:
+    response = replace(response, text=clip(response.text))
     return ImapRemoteProtocolError(response.text, response)
 
 

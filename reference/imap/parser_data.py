@@ -21,7 +21,7 @@ from reference.imap.grammar import (
     parse_quoted,
     parse_string,
 )
-from reference.imap.grammar_body import check_body, check_envelope
+from reference.imap.grammar_body import check_body, check_envelope, parse_body, parse_envelope
 from reference.imap.grammar_fetch import parse_section, parse_section_binary
 from reference.imap.grammar_values import (
     decode_mailbox_name,
@@ -64,7 +64,7 @@ from reference.imap.response_data import (
     VanishedData,
 )
 from reference.imap.sequence_sets import SequenceSet
-from reference.imap.values import Value, parse_value
+from reference.imap.values import Value
 
 _STATUS_ATTS = {att.value: att for att in StatusAtt}
 # tagged-ext-simple = sequence-set / number / number64
@@ -440,8 +440,11 @@ def _fetch_item(cursor: Cursor, context: ResponseContext) -> FetchItem:
     if word in RFC822_ITEMS:
         return Rfc822Item(word, _nstring_data(cursor, utf8))
     if word in ("ENVELOPE", "BODY", "BODYSTRUCTURE"):
+        # RFC 9051 §9: "(" 1*address ")" and 1*body SP media-subtype have no SP between
+        # the addresses or the parts; the generic value reader would demand one.
         value_start = cursor.offset
-        value = parse_value(cursor, utf8=utf8)
+        value = (parse_envelope(cursor, utf8=utf8) if word == "ENVELOPE"
+                 else parse_body(cursor, utf8=utf8, extensible=word == "BODYSTRUCTURE"))
         try:
             if word == "ENVELOPE":
                 check_envelope(value)

@@ -20,6 +20,7 @@ from reference.imap.commands import (
     Command,
     Copy,
     Create,
+    Delete,
     Enable,
     Examine,
     Expunge,
@@ -37,6 +38,8 @@ from reference.imap.commands import (
     Status,
     StatusAtt,
     Store,
+    Subscribe,
+    Unsubscribe,
     command_name,
 )
 from reference.imap.grammar import (
@@ -136,6 +139,10 @@ def _write_arguments(writer: WireWriter, command: Command) -> None:
                 writer.raw(b" (USE ")
                 write_flag_list(writer, special_use)
                 writer.raw(b")")
+        case Delete(mailbox=mailbox) | Subscribe(mailbox=mailbox) | Unsubscribe(mailbox=mailbox):
+            # delete = "DELETE" SP mailbox; subscribe = "SUBSCRIBE" SP mailbox;
+            # unsubscribe = "UNSUBSCRIBE" SP mailbox (RFC 9051 §9)
+            _sp_mailbox(writer, mailbox)
         case Rename(existing_mailbox=existing, new_mailbox=new):
             _sp_mailbox(writer, existing)
             _sp_mailbox(writer, new)

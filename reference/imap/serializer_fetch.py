@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from reference.imap.grammar import WireWriter, write_nstring
-from reference.imap.grammar_body import check_body, check_envelope
+from reference.imap.grammar_body import check_body, check_envelope, write_body, write_envelope
 from reference.imap.grammar_fetch import write_section, write_section_part
 from reference.imap.grammar_values import write_date_time, write_flag_list
 from reference.imap.response_data import (
@@ -36,7 +36,6 @@ from reference.imap.response_data import (
     Rfc822SizeItem,
     UidItem,
 )
-from reference.imap.values import write_value
 
 
 def write_fetch_items(writer: WireWriter, items: tuple[FetchItem, ...]) -> None:
@@ -56,9 +55,11 @@ def write_fetch_item(writer: WireWriter, item: FetchItem) -> None:
             writer.raw(b"FLAGS ")
             write_flag_list(writer, flags, fetch=True)
         case EnvelopeItem(envelope=envelope):
+            # RFC 9051 §9 env-from = "(" 1*address ")": addresses follow each other
+            # without SP, which the generic list writer (values.write_value) cannot do.
             check_envelope(envelope)
             writer.raw(b"ENVELOPE ")
-            write_value(writer, envelope)
+            write_envelope(writer, envelope)
         case InternalDateItem(internal_date=internal_date):
             writer.raw(b"INTERNALDATE ")
             write_date_time(writer, internal_date)
@@ -67,14 +68,17 @@ def write_fetch_item(writer: WireWriter, item: FetchItem) -> None:
                 raise ValueError("RFC822.SIZE is a number64")
             writer.raw(b"RFC822.SIZE %d" % size)
         case BodyStructureItem(body=body, extensible=extensible):
+            # RFC 9051 §9 body-type-mpart = 1*body SP media-subtype: no SP between parts.
             check_body(body, extensible=extensible)
             writer.raw(b"BODYSTRUCTURE " if extensible else b"BODY ")
-            write_value(writer, body)
+            write_body(writer, body, extensible=extensible)
         case BodySectionItem(section=section, data=data, origin=origin):
             writer.raw(b"BODY")
             write_section(writer, section)
             if origin is not None:
-                if not 0 <= origin < 2**63:
+                # RFC 9051 §9 msg-att-static: "BODY" section ["<" number ">"]; number is
+                # 32-bit ("Unsigned 32-bit integer"), what the client reads back.
+                if not 0 <= origin < 2**32:
                     raise ValueError("BODY origin is a number")
                 writer.raw(b"<%d>" % origin)
             writer.raw(b" ")

@@ -9,8 +9,20 @@ checks that this stays true, so the listeners do not set it a second time.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ipaddress
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """The client end of one connection, as sessions see it."""
+
+    address: str
+    port: int
+    loopback: bool
+    connection_id: str
 
 
 @functools.lru_cache(maxsize=1024)
@@ -19,3 +31,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
     except ValueError:
         return False
+
+
+def peername(transport: asyncio.BaseTransport) -> tuple[str, int]:
+    """The client's address and port ("unknown", 0 when the transport does not say)."""
+    peer = transport.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return str(peer[0]), int(peer[1])
+    return "unknown", 0

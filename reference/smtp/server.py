@@ -28,7 +28,7 @@ from typing import cast
 
 from reference.errors import ProtocolError, RemoteProtocolError
 from reference.logs import fields
-from reference.net.listeners import is_loopback
+from reference.net.listeners import Peer, is_loopback, peername
 from reference.net.tls import describe
 from reference.net.trace import TraceSink, Transcript
 from reference.smtp.commands import (
@@ -46,7 +46,7 @@ from reference.smtp.commands import (
 from reference.smtp.connection import NEED_DATA, ServerConnection
 from reference.smtp.parser import Tolerances
 from reference.smtp.replies import Status, reply
-from reference.smtp.session import Peer, SmtpSession
+from reference.smtp.session import SmtpSession
 from reference.smtp.states import TRANSACTION_STATES, State
 
 log = logging.getLogger("rfcmail.smtp")
@@ -122,7 +122,7 @@ class SmtpProtocol(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         if self.conn is not None:
             return   # start_tls hands the same protocol a new transport
-        host, port = _peername(transport)
+        host, port = peername(transport)
         peer = Peer(host, port, is_loopback(host), self.connection_id)
         session = self.make_session(peer)
         self.session = session
@@ -380,13 +380,6 @@ class SmtpProtocol(asyncio.Protocol):
             else:
                 self.transport.close()
         log.debug("smtp.disconnect", extra=fields(conn=self.connection_id))
-
-
-def _peername(transport: asyncio.BaseTransport) -> tuple[str, int]:
-    peer = transport.get_extra_info("peername")
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        return str(peer[0]), int(peer[1])
-    return "unknown", 0
 
 
 async def start_smtp_listener(host: str, port: int, settings: ListenerSettings,

@@ -30,11 +30,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
+from reference.delivery.indexing import new_message
 from reference.delivery.local import LocalDelivery, Recipient
 from reference.directory import sasl
+from reference.directory.policy import PlaintextAuth
 from reference.limits import SmtpLimits
 from reference.logs import fields
-from reference.message.headers import find_fields, header_section, msg_ids
+from reference.net.listeners import Peer
 from reference.smtp.commands import (
     Auth,
     AuthResponse,
@@ -65,9 +67,7 @@ from reference.store.interface import (
     Delivery,
     Envelope,
     MailStore,
-    NewMessage,
     StoreError,
-    ThreadKeys,
 )
 
 log = logging.getLogger("rfcmail.smtp")
@@ -77,14 +77,6 @@ class Role(Enum):
     MX = "smtp"                    # port 25 style: local delivery, no relay
     SUBMISSION = "submission"      # RFC 6409, STARTTLS
     SUBMISSIONS = "submissions"    # RFC 8314 §3.3, implicit TLS
-
-
-class PlaintextAuth(Enum):
-    """When PLAIN and LOGIN, which send the password itself, are offered before TLS."""
-
-    NEVER = "never"
-    LOOPBACK = "loopback"
-    ALWAYS = "always"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +95,6 @@ class SessionPolicy:
         # RFC 4422 §3.1: mechanism names are compared as upper case
         object.__setattr__(self, "auth_mechanisms",
                            tuple(name.upper() for name in self.auth_mechanisms))
-
-
-@dataclass(frozen=True, slots=True)
-class Peer:
-    address: str
-    port: int
-    loopback: bool
-    connection_id: str
 
 
 @dataclass(slots=True)
@@ -257,10 +241,8 @@ class SmtpSession:
         return Reply(250, None, tuple(lines))
 
     def _offered_mechanisms(self) -> list[str]:
-        plaintext_ok = (self.tls is not None
-                        or self.policy.plaintext_auth is PlaintextAuth.ALWAYS
-                        or (self.policy.plaintext_auth is PlaintextAuth.LOOPBACK
-                            and self.peer.loopback))
+        plaintext_ok = self.policy.plaintext_auth.permits(tls_active=self.tls is not None,
+                                                          loopback=self.peer.loopback)
         return [name for name in self.policy.auth_mechanisms
                 if plaintext_ok or name not in sasl.PLAINTEXT_MECHANISMS]
 
@@ -326,8 +308,7 @@ class SmtpSession:
         queue_id = next(_queue_ids)
         raw = self._trace_fields(transaction, queue_id) + content
         deliveries = self._deliveries(transaction)
-        message = NewMessage(raw=raw, internal_date=_now(), deliveries=deliveries,
-                             thread_keys=_thread_keys(content))
+        message = new_message(raw, _now(), deliveries)
         try:
             await self.store.store_message(message)
         except (StoreError, OSError) as exc:
@@ -478,28 +459,6 @@ def _address(mailbox: Mailbox) -> str:
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
-
-
-_THREAD_FIELDS = ("Message-ID", "In-Reply-To", "References", "Subject")
-
-
-def _thread_keys(content: bytes) -> ThreadKeys:
-    """Message-ID, In-Reply-To, References and Subject, parsed once (principle 6)."""
-    header, _ = header_section(content)
-    found = find_fields(header, _THREAD_FIELDS)
-    message_id = found.get("message-id")
-    ids = msg_ids(message_id.value) if message_id else []
-    # RFC 5322 §3.6.4: References lists the ancestors oldest first and In-Reply-To names
-    # the parent, so the parent goes last: the nearest ancestors are kept when the store
-    # bounds the list.
-    references: list[str] = []
-    for name in ("references", "in-reply-to"):
-        field_ = found.get(name)
-        if field_ is not None:
-            references += [i for i in msg_ids(field_.value) if i not in references]
-    subject = found.get("subject")
-    return ThreadKeys(message_id=ids[0] if ids else None, references=tuple(references),
-                      subject=subject.value if subject else "")
 
 
 __all__ = ["BodyType", "Peer", "PlaintextAuth", "Role", "SessionPolicy", "SmtpSession"]

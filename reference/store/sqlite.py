@@ -390,6 +390,11 @@ class SqliteStore:
         return await self._write(lambda connection: message_writes.store_message(
             connection, prepared))
 
+    async def store_messages(self, messages: Sequence[NewMessage]) -> list[list[Delivered]]:
+        prepared = [await prepare_message(message) for message in messages]
+        return await self._write(lambda connection: [
+            message_writes.store_message(connection, one) for one in prepared])
+
     async def list_messages(self, mailbox_id: MailboxId) -> list[Message]:
         # The MODSEQ shown is the membership's: RFC 7162 §3.1 gives each message in a
         # mailbox its own mod-sequence.

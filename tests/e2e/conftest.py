@@ -168,6 +168,7 @@ def start_server(tmp_path: Path, ca: trustme.CA, **sections: dict[str, Any]) -> 
     config = config.replace("tls", certificate=str(cert_file), private_key=str(key_file))
     config = config.replace("smtp", listen="127.0.0.1:0", submission="127.0.0.1:0",
                             submissions="127.0.0.1:0")
+    config = config.replace("imap", listen="127.0.0.1:0", imaps="127.0.0.1:0")
     for section, changes in sections.items():
         current = getattr(config, section)
         nested = {k: dataclasses.replace(getattr(current, k), **v)
@@ -177,12 +178,15 @@ def start_server(tmp_path: Path, ca: trustme.CA, **sections: dict[str, Any]) -> 
     asyncio.run(provision(store_path(config)))
 
     server = RunningServer(config, ca)
+    expected = [address for address in (config.smtp.listen, config.smtp.submission,
+                                        config.smtp.submissions, config.imap.listen,
+                                        config.imap.imaps) if address]
     ready = threading.Event()
     failure: list[BaseException] = []
 
     def listening(item: Listening) -> None:
         server.endpoints[item.name] = item.endpoint
-        if len(server.endpoints) == 3:
+        if len(server.endpoints) == len(expected):
             ready.set()
 
     def run() -> None:

@@ -49,7 +49,8 @@ class ServeProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "reference.cli", "serve", "--data-dir", str(data_dir),
              "--smtp", "127.0.0.1:0", "--submission", "127.0.0.1:0",
-             "--submissions", "127.0.0.1:0", "--hostname", "mx.example.test", *extra],
+             "--submissions", "127.0.0.1:0", "--imap", "", "--imaps", "",
+             "--hostname", "mx.example.test", *extra],
             stdout=subprocess.PIPE, stderr=self.log, env=env, cwd=data_dir.parent)
         self.announced: list[str] = []
         self.endpoints: dict[str, tuple[str, int]] = {}
@@ -357,7 +358,7 @@ def test_a_listener_address_in_use_is_a_clear_error(
         result = subprocess.run(
             [sys.executable, "-m", "reference.cli", "serve", "--data-dir", str(data_dir),
              "--smtp", f"127.0.0.1:{port}", "--submission", "", "--submissions", "",
-             "--workers", workers],
+             "--imap", "", "--imaps", "", "--workers", workers],
             capture_output=True, text=True, timeout=30, env=subprocess_env)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

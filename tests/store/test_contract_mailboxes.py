@@ -295,3 +295,30 @@ async def test_the_parsed_structure_is_kept_beside_the_bytes(store: MailStore,
     assert await store.get_structure(other.message_id) is None
     await store.remove_account(alice.address)
     assert await store.get_structure(second.message_id) == structure
+
+
+# --- MULTIAPPEND
+
+
+async def test_store_messages_appends_all_in_order(store: MailStore, alice: Account) -> None:
+    """RFC 3502 §6.3.11: the messages of one MULTIAPPEND get ascending UIDs, in order."""
+    delivered = await store.store_messages([
+        new_message(Delivery(alice.id, "Drafts", fallback_to_inbox=False),
+                    raw=message_bytes(f"draft {n}")) for n in range(3)])
+    uids = [one.uid for [one] in delivered]
+    assert uids == sorted(uids) and len(set(uids)) == 3
+    drafts = await mailbox_named(store, alice.id, "Drafts")
+    assert drafts.messages == 3
+
+
+async def test_store_messages_appends_none_when_one_fails(store: MailStore,
+                                                          alice: Account) -> None:
+    """RFC 3502 §6.3.11 MUST: "If the server fails to append any message, it MUST NOT
+    append any messages." The second message's mailbox is missing."""
+    with pytest.raises(MailboxNotFound):
+        await store.store_messages([
+            new_message(Delivery(alice.id, "Drafts", fallback_to_inbox=False)),
+            new_message(Delivery(alice.id, "Missing", fallback_to_inbox=False))])
+    drafts = await mailbox_named(store, alice.id, "Drafts")
+    assert drafts.messages == 0
+    assert drafts.uid_next == 1

@@ -1,0 +1,305 @@
+"""FETCH (RFC 9051 §6.4.5, §7.5.2): which data a request needs, and the FETCH items of one
+message. Pure: the session reads the store, this module only computes.
+
+Two steps, so the session reads no more than it must:
+
+1. ``plan_fetch`` expands the request once per command: macros, the UID that UID FETCH
+   always returns, MODSEQ under CONDSTORE; and says what each message will need (raw
+   bytes, the stored ``ParsedMessage``) and whether the request sets ``\\Seen``.
+2. ``fetch_items`` answers the plan for one message from a ``FetchSource``.
+
+Implementation notes:
+
+- Section bytes come from ``reference.message.sections`` (one place for section
+  extraction): BODY[...] is a slice of the raw message, BINARY the decoded content.
+- A section naming nothing in the message (a part number beyond the parts there are,
+  HEADER/TEXT below a part that is not message/rfc822 or message/global, BINARY of a
+  multipart or message part) is answered with NIL. RFC 9051 does not say what a server
+  answers there; it gives NIL exactly this meaning in §4.5: "* FETCH 1 (BODY[1] NIL)
+  ... The former indicates absence of the body part". So the FETCH succeeds (one message
+  without a part 3 does not fail a FETCH over many messages) and the client can tell
+  "absent" from "empty". BINARY.SIZE has no NIL form (§9 ``"BINARY.SIZE" section-binary
+  SP number``) and "MUST match the size of the <nstring> or <literal8> that will be
+  returned by the corresponding FETCH BINARY request": 0 there, the size of no content.
+  (Dovecot and Cyrus answer an empty string for BODY[99]; NIL is the RFC's own example.)
+- An unknown Content-Transfer-Encoding under BINARY or BINARY.SIZE raises ``FetchError``
+  with ``ResponseCode.UNKNOWN_CTE``: RFC 9051 §7.5.2 / RFC 3516 §4.3 "it MUST fail the
+  request and issue a "NO" response that contains the "UNKNOWN-CTE" response code".
+- A partial BODY answer names the section as requested and only the origin octet (§7.5.2
+  ``BODY[<section>]<<origin octet>>``; §6.4.5 "BODY[]<0.2048> of a 1500-octet message
+  will return BODY[]<0>"). BINARY answers carry no origin: ``BinaryItem`` follows the ABNF
+  (RFC 9051 §9 and RFC 3516 §6 ``"BINARY" section-binary SP (nstring / literal8)``), not
+  §7.5.2's prose ``BINARY[<section-binary>]<<number>>``.
+- Item order: UID first when UID FETCH adds it, MODSEQ next when CONDSTORE adds it, then
+  the items in the order requested (a repeated item once). The response may hold the
+  items in any order (§7.5.2 "pairs of data item names").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from reference.imap.grammar_fetch import (
+    BinarySection,
+    BinarySize,
+    BodySection,
+    FetchAtt,
+    FetchAttName,
+    FetchMacro,
+    Section,
+    SectionText,
+    SimpleAtt,
+)
+from reference.imap.response_data import (
+    BinaryItem,
+    BinarySizeItem,
+    BodySectionItem,
+    BodyStructureItem,
+    EnvelopeItem,
+    FetchItem,
+    FlagsItem,
+    InternalDateItem,
+    ModSeqItem,
+    Rfc822Item,
+    Rfc822SizeItem,
+    UidItem,
+)
+from reference.imap.responses import ResponseCode
+from reference.message import sections
+from reference.message.model import ParsedMessage
+from reference.message.structure import body, bodystructure, envelope_structure
+
+__all__ = ["MACROS", "FetchError", "FetchPlan", "FetchSource", "fetch_items", "plan_fetch"]
+
+_FLAGS = SimpleAtt(FetchAttName.FLAGS)
+_UID = SimpleAtt(FetchAttName.UID)
+_MODSEQ = SimpleAtt(FetchAttName.MODSEQ)
+
+# RFC 9051 §6.4.5: "ALL Macro equivalent to: (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)",
+# "FAST ... (FLAGS INTERNALDATE RFC822.SIZE)", "FULL ... (FLAGS INTERNALDATE RFC822.SIZE
+# ENVELOPE BODY)".
+MACROS: dict[FetchMacro, tuple[FetchAtt, ...]] = {
+    FetchMacro.ALL: (_FLAGS, SimpleAtt(FetchAttName.INTERNALDATE),
+                     SimpleAtt(FetchAttName.RFC822_SIZE), SimpleAtt(FetchAttName.ENVELOPE)),
+    FetchMacro.FAST: (_FLAGS, SimpleAtt(FetchAttName.INTERNALDATE),
+                      SimpleAtt(FetchAttName.RFC822_SIZE)),
+    FetchMacro.FULL: (_FLAGS, SimpleAtt(FetchAttName.INTERNALDATE),
+                      SimpleAtt(FetchAttName.RFC822_SIZE), SimpleAtt(FetchAttName.ENVELOPE),
+                      SimpleAtt(FetchAttName.BODY)),
+}
+
+# Items answered from the stored ParsedMessage alone (no raw bytes).
+_STRUCTURE_ONLY = frozenset({FetchAttName.ENVELOPE, FetchAttName.BODY,
+                             FetchAttName.BODYSTRUCTURE})
+# RFC 3501 §6.4.5: RFC822 is "Functionally equivalent to BODY[]", RFC822.HEADER to
+# "BODY.PEEK[HEADER]", RFC822.TEXT to "BODY[TEXT]".
+_RFC822_SECTIONS = {
+    FetchAttName.RFC822: Section(),
+    FetchAttName.RFC822_HEADER: Section(text=SectionText.HEADER),
+    FetchAttName.RFC822_TEXT: Section(text=SectionText.TEXT),
+}
+
+
+class FetchError(Exception):
+    """The FETCH cannot be answered: the session sends a tagged NO with ``code``."""
+
+    def __init__(self, code: ResponseCode, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPlan:
+    """What a FETCH asks for, expanded, and what answering it takes.
+
+    ``atts``: the fetch-atts in response order. ``needs_raw``: the message's raw bytes
+    are needed (any BODY[...], BINARY, BINARY.SIZE, RFC822*). ``needs_structure``: the
+    stored ``ParsedMessage`` is needed (ENVELOPE, BODY, BODYSTRUCTURE, any section other
+    than BODY[] / BINARY[]). ``sets_seen``: RFC 9051 §6.4.5 "The \\Seen flag is
+    implicitly set" (a BODY[...] or BINARY[...] without .PEEK, RFC822, RFC822.TEXT); the
+    session sets it when the mailbox is read-write. ``reports_flags``: FLAGS is among
+    ``atts``; when it is not and setting \\Seen changed the flags, ``fetch_items(...,
+    flags_changed=True)`` adds them ("if this causes the flags to change, they SHOULD be
+    included as part of the FETCH responses").
+    """
+
+    atts: tuple[FetchAtt, ...]
+    needs_raw: bool
+    needs_structure: bool
+    sets_seen: bool
+    reports_flags: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSource:
+    """One message, as much of it as the plan needs (``raw`` and ``parsed`` may be None
+    when ``needs_raw`` / ``needs_structure`` are false)."""
+
+    uid: int
+    flags: frozenset[str]
+    modseq: int
+    size: int
+    internal_date: datetime
+    raw: bytes | None = None
+    parsed: ParsedMessage | None = None
+
+
+def plan_fetch(items: FetchMacro | tuple[FetchAtt, ...], *, uid_command: bool,
+               modseq: bool) -> FetchPlan:
+    """Expand ``items`` and plan the FETCH.
+
+    ``uid_command``: UID FETCH; RFC 9051 §6.4.9 "the UID FETCH command ... MUST include
+    the UID message data item" in its FETCH responses. ``modseq``: CONDSTORE is enabled
+    or CHANGEDSINCE was given; RFC 7162 §3.1.4.1 "the server MUST include the MODSEQ
+    FETCH response data items in all subsequent unsolicited FETCH responses" once
+    CONDSTORE is enabled, and CHANGEDSINCE "also ... MUST add MODSEQ".
+    """
+    requested = MACROS[items] if isinstance(items, FetchMacro) else items
+    atts: list[FetchAtt] = []
+    if uid_command and _UID not in requested:
+        atts.append(_UID)
+    if modseq and _MODSEQ not in requested:
+        atts.append(_MODSEQ)
+    for att in requested:
+        if att not in atts:
+            atts.append(att)
+    return FetchPlan(
+        atts=tuple(atts),
+        needs_raw=any(_needs_raw(att) for att in atts),
+        needs_structure=any(_needs_structure(att) for att in atts),
+        sets_seen=any(_sets_seen(att) for att in atts),
+        reports_flags=_FLAGS in atts)
+
+
+def _needs_raw(att: FetchAtt) -> bool:
+    if isinstance(att, SimpleAtt):
+        return att.name in _RFC822_SECTIONS
+    return True
+
+
+def _needs_structure(att: FetchAtt) -> bool:
+    match att:
+        case SimpleAtt(name=name):
+            return name in _STRUCTURE_ONLY or name in (FetchAttName.RFC822_HEADER,
+                                                       FetchAttName.RFC822_TEXT)
+        case BodySection(section=section):
+            return section != Section()
+        case BinarySection(part=part) | BinarySize(part=part):
+            return bool(part)
+    return False  # pragma: no cover - FetchAtt is exhaustive
+
+
+def _sets_seen(att: FetchAtt) -> bool:
+    match att:
+        case BodySection(peek=peek) | BinarySection(peek=peek):
+            return not peek
+        case SimpleAtt(name=name):
+            return name in (FetchAttName.RFC822, FetchAttName.RFC822_TEXT)
+    return False
+
+
+def fetch_items(plan: FetchPlan, message: FetchSource, *, flags_changed: bool = False
+                ) -> tuple[FetchItem, ...]:
+    """The msg-att items of ``message`` for ``plan`` (RFC 9051 §7.5.2), in plan order.
+
+    ``flags_changed``: this FETCH set \\Seen and the flags changed; FLAGS is then
+    included even if not requested (§6.4.5 SHOULD). Raises ``FetchError`` (UNKNOWN-CTE).
+    """
+    items = [_item(att, message) for att in plan.atts]
+    if flags_changed and not plan.reports_flags:
+        items.append(_flags(message))
+    return tuple(items)
+
+
+def _flags(message: FetchSource) -> FlagsItem:
+    return FlagsItem(tuple(sorted(message.flags)))
+
+
+def _item(att: FetchAtt, message: FetchSource) -> FetchItem:
+    match att:
+        case SimpleAtt(name=name):
+            return _simple(name, message)
+        case BodySection(section=section, partial=partial):
+            origin = None if partial is None else partial.offset
+            span = None if partial is None else (partial.offset, partial.length)
+            return BodySectionItem(section, _section(message, section, span), origin)
+        case BinarySection(part=part, partial=partial):
+            span = None if partial is None else (partial.offset, partial.length)
+            return BinaryItem(part, _binary(message, part, span))
+        case BinarySize(part=part):
+            data = _binary(message, part, None)
+            return BinarySizeItem(part, 0 if data is None else len(data))
+    raise TypeError(f"not a fetch-att: {att!r}")  # pragma: no cover
+
+
+def _simple(name: FetchAttName, message: FetchSource) -> FetchItem:
+    if name is FetchAttName.FLAGS:
+        return _flags(message)
+    if name is FetchAttName.UID:
+        return UidItem(message.uid)
+    if name is FetchAttName.MODSEQ:
+        return ModSeqItem(message.modseq)
+    if name is FetchAttName.INTERNALDATE:
+        return InternalDateItem(message.internal_date)
+    if name is FetchAttName.RFC822_SIZE:
+        # RFC 9051 §2.3.4: "the number of octets in the message, as expressed in
+        # [RFC5322] format"; the store keeps it beside the message.
+        return Rfc822SizeItem(message.size)
+    if name in _RFC822_SECTIONS:
+        return Rfc822Item(name.value, _section(message, _RFC822_SECTIONS[name], None))
+    parsed = _parsed(message)
+    if name is FetchAttName.ENVELOPE:
+        return EnvelopeItem(envelope_structure(parsed.envelope))
+    if name is FetchAttName.BODY:
+        return BodyStructureItem(body(parsed), extensible=False)
+    if name is FetchAttName.BODYSTRUCTURE:
+        return BodyStructureItem(bodystructure(parsed), extensible=True)
+    raise TypeError(f"not a simple fetch-att: {name!r}")  # pragma: no cover
+
+
+def _raw(message: FetchSource) -> bytes:
+    if message.raw is None:
+        raise ValueError("the plan needs the raw message (FetchPlan.needs_raw)")
+    return message.raw
+
+
+def _parsed(message: FetchSource) -> ParsedMessage:
+    if message.parsed is None:
+        raise ValueError("the plan needs the parsed message (FetchPlan.needs_structure)")
+    return message.parsed
+
+
+def _section(message: FetchSource, section: Section, partial: tuple[int, int] | None
+             ) -> bytes | None:
+    raw = _raw(message)
+    if section == Section():
+        # §6.4.5: "If BODY[] is specified ..., the FETCH is requesting the [RFC5322]
+        # expression of the entire message." No structure needed.
+        return sections.apply_partial(raw, partial)
+    spec = sections.SectionSpec(
+        section.part, None if section.text is None else sections.SectionText(
+            section.text.value), section.header_fields)
+    try:
+        return sections.fetch_section(raw, _parsed(message), spec, partial)
+    except sections.SectionError:
+        return None         # RFC 9051 §4.5: NIL "indicates absence of the body part"
+
+
+def _binary(message: FetchSource, part: tuple[int, ...], partial: tuple[int, int] | None
+            ) -> bytes | None:
+    raw = _raw(message)
+    if not part:
+        # BINARY[]: the whole message; it has no Content-Transfer-Encoding of its own.
+        return sections.apply_partial(raw, partial)
+    try:
+        return sections.fetch_binary(raw, _parsed(message), part, partial)
+    except sections.UnknownTransferEncoding as error:
+        # RFC 9051 §7.5.2 / RFC 3516 §4.3 MUST: "fail the request and issue a "NO"
+        # response that contains the "UNKNOWN-CTE" response code".
+        raise FetchError(ResponseCode.UNKNOWN_CTE,
+                         f"Unknown Content-Transfer-Encoding {error.encoding!r} in part "
+                         f"{'.'.join(map(str, part))}") from error
+    except sections.SectionError:
+        return None         # RFC 9051 §4.5 (see the module notes)

@@ -1,0 +1,241 @@
+"""What every part of the IMAP session shares: its state, its output, the selected view
+and how the view learns of the store's changes.
+
+The session (``session.ImapSession``) is split by RFC 9051 §6's sections: this module,
+``session_mailboxes`` (§6.3, mailbox commands) and ``session_messages`` (§6.3.12 APPEND
+and §6.4, message commands); ``ImapSession`` combines them and adds §6.1/§6.2.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from reference.directory.policy import PlaintextAuth
+from reference.imap.capabilities import Modes
+from reference.imap.commands import Command, Fetch, Search, Store
+from reference.imap.limits import ImapLimits
+from reference.imap.response_data import FlagsItem, ModSeqItem, UidItem
+from reference.imap.responses import (
+    ExistsData,
+    ExpungeData,
+    FetchData,
+    RecentData,
+    Response,
+    ResponseCode,
+    StatusResponse,
+    bad,
+    no,
+)
+from reference.imap.selected import SelectedMailbox, ViewEntry
+from reference.imap.sequence_sets import (
+    SequenceSet,
+    SequenceSetError,
+    resolve_message_numbers,
+    uid_positions,
+)
+from reference.message.mime import MessageLimits
+from reference.net.listeners import Peer
+from reference.store.interface import (
+    Account,
+    MailboxEntry,
+    MailboxId,
+    MailboxNotFound,
+    MailStore,
+    ModSeq,
+    Uid,
+)
+
+log = logging.getLogger("rfcmail.imap")
+
+# RFC 9051 §2.3.2: the system flags, in the order FLAGS responses list them.
+SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+RECENT = "\\Recent"
+SEEN = "\\Seen"
+DELETED = "\\Deleted"
+# Responses sent between two waits for the client to read (see Output.drain).
+DRAIN_EVERY = 256
+
+
+@dataclass(frozen=True, slots=True)
+class ImapPolicy:
+    """What one IMAP listener offers."""
+
+    hostname: str
+    limits: ImapLimits = field(default_factory=ImapLimits)
+    message_limits: MessageLimits = field(default_factory=MessageLimits)
+    # STARTTLS is offered (a certificate is configured) on a cleartext listener.
+    tls_available: bool = True
+    # LOGIN and the PLAIN/LOGIN mechanisms before TLS (RFC 9051 §6.2.3 LOGINDISABLED).
+    plaintext_auth: PlaintextAuth = PlaintextAuth.LOOPBACK
+    auth_mechanisms: tuple[str, ...] = ("SCRAM-SHA-256", "PLAIN", "LOGIN")
+    fake_credentials_key: bytes | None = None
+    # RFC 9051 §5.4: an autologout timer after authentication "MUST be at least 30
+    # minutes"; before it the server may be stricter.
+    autologout: float = 30 * 60.0
+    autologout_unauthenticated: float = 120.0
+
+
+class Output(Protocol):
+    """Where the session's responses go: the adapter serializes them through the sans-IO
+    core (which checks them and moves the state) and writes them."""
+
+    @property
+    def modes(self) -> Modes: ...
+
+    def send(self, response: Response) -> None: ...
+
+    async def drain(self) -> None:
+        """Wait while the client is not reading (back-pressure on long FETCHes)."""
+        ...
+
+
+class CommandFailed(Exception):
+    """Ends a command with the given tagged response (NO or BAD)."""
+
+    def __init__(self, response: StatusResponse) -> None:
+        super().__init__(response.text)
+        self.response = response
+
+
+def failed(tag: str, text: str, code: ResponseCode | None = None) -> CommandFailed:
+    return CommandFailed(no(tag, text, code))
+
+
+def flag_order(flags: Iterable[str]) -> tuple[str, ...]:
+    """System flags first, in RFC order, then keywords alphabetically: stable output."""
+    present = set(flags)
+    system = tuple(flag for flag in (*SYSTEM_FLAGS, RECENT) if flag in present)
+    return system + tuple(sorted(present.difference(system)))
+
+
+def view_entry(entry: MailboxEntry) -> ViewEntry:
+    return ViewEntry(int(entry.uid), entry.flags, int(entry.modseq))
+
+
+class SessionCore:
+    """State and helpers shared by the command groups."""
+
+    def __init__(self, store: MailStore, policy: ImapPolicy, peer: Peer, out: Output, *,
+                 tls_active: bool = False) -> None:
+        self.store = store
+        self.policy = policy
+        self.peer = peer
+        self.out = out
+        self.tls_active = tls_active
+        self.account: Account | None = None
+        self.selected: SelectedMailbox | None = None
+        # RFC 9051 §6.4.4.1 (RFC 5182): the saved search result, as UIDs.
+        self.saved_result: list[int] = []
+        # UIDs whose flag change this session made and reported itself (STORE, FETCH's
+        # implicit \\Seen): not reported again as unsolicited FETCH.
+        self.own_changes: set[int] = set()
+
+    # --- output ---------------------------------------------------------------------
+
+    @property
+    def rev2(self) -> bool:
+        return self.out.modes.rev2
+
+    def send(self, response: Response) -> None:
+        self.out.send(response)
+
+    def require_account(self) -> Account:
+        assert self.account is not None, "the state table admits this only after login"
+        return self.account
+
+    def require_selected(self) -> SelectedMailbox:
+        assert self.selected is not None, "the state table admits this only when selected"
+        return self.selected
+
+    # --- the selected view and the store's changes ------------------------------------
+
+    async def refresh(self, command: Command | None) -> None:
+        """Learn what changed in the selected mailbox since the view was read and tell
+        the client what may be told now (RFC 9051 §7.5.1: no EXPUNGE "while responding
+        to a FETCH, STORE, or SEARCH command", the UID forms excepted)."""
+        view = self.selected
+        if view is None:
+            return
+        try:
+            changes = await self.store.mailbox_changes(MailboxId(view.mailbox_id),
+                                                       ModSeq(view.highest_modseq))
+        except MailboxNotFound:
+            changes = None
+        newest = view.max_uid
+        if changes is None:
+            # Deleted or renamed away by another session: every message is gone.
+            view.note_changes((), list(view.uids), view.highest_modseq)
+        else:
+            view.note_changes([view_entry(entry) for entry in changes.changed],
+                              [int(uid) for uid in changes.expunged],
+                              int(changes.mailbox.highest_modseq),
+                              report_own=frozenset(self.own_changes))
+            if not self.rev2 and view.max_uid > newest:
+                await self.claim_recent(view)
+        self.own_changes.clear()
+        self.send_updates(command)
+
+    async def claim_recent(self, view: SelectedMailbox) -> None:
+        """RFC 3501 §2.3.2 \\Recent (IMAP4rev1 sessions): a read-write session is the
+        first to learn of these; EXAMINE only looks (RFC 3501 §6.3.2)."""
+        recent = await self.store.claim_recent(MailboxId(view.mailbox_id),
+                                               claim=not view.read_only)
+        view.mark_recent(uid for uid in recent if view.msn(uid) is not None)
+
+    def send_updates(self, command: Command | None) -> None:
+        view = self.selected
+        if view is None:
+            return
+        expunges_allowed = command is not None and not (
+            isinstance(command, Fetch | Store | Search) and not command.uid)
+        updates = view.take_updates(expunges_allowed=expunges_allowed)
+        for msn in updates.expunged_msns:
+            self.send(ExpungeData(msn))
+        if updates.exists is not None:
+            self.send(ExistsData(updates.exists))
+        if updates.recent is not None and not self.rev2:
+            self.send(RecentData(updates.recent))
+        for change in updates.flag_changes:
+            self.send(FetchData(change.msn, self.flag_items(view, change.uid, change.flags,
+                                                            change.modseq)))
+
+    def flag_items(self, view: SelectedMailbox, uid: int, flags: frozenset[str],
+                   modseq: int = 0) -> tuple[UidItem | FlagsItem | ModSeqItem, ...]:
+        """An unsolicited FETCH of flags. The UID goes with it: clients that track
+        messages by UID need it, and RFC 9051 §7.5.2 allows any item in a FETCH."""
+        shown = flags | {RECENT} if (not self.rev2 and uid in view.recent) else flags
+        items: tuple[UidItem | FlagsItem | ModSeqItem, ...] = (
+            UidItem(uid), FlagsItem(flag_order(shown)))
+        if modseq and self.out.modes.condstore:
+            items += (ModSeqItem(modseq),)
+        return items
+
+    # --- naming messages --------------------------------------------------------------
+
+    def target_msns(self, tag: str, sequence_set: SequenceSet, *, uid: bool) -> list[int]:
+        """The message sequence numbers a command's sequence set names, ascending.
+
+        UID sets ignore UIDs not in the mailbox (RFC 9051 §6.4.9); message numbers
+        beyond the count are a BAD (§9 seq-number). "$" is the saved result (§6.4.4.1:
+        "If the server ... has not saved a search result, "$" ... refers to an empty
+        set"). Ghosts (expunged, not yet reported) are included; callers skip them.
+        """
+        view = self.require_selected()
+        if sequence_set.last_result:
+            msns = (view.msn(uid_) for uid_ in self.saved_result)
+            return sorted(msn for msn in msns if msn is not None)
+        try:
+            if uid:
+                return list(uid_positions(sequence_set, view.uids, view.max_uid + 1))
+            return list(resolve_message_numbers(sequence_set, view.exists))
+        except SequenceSetError as error:
+            raise CommandFailed(bad(tag, str(error))) from error
+
+    def target_uids(self, msns: Iterable[int]) -> list[Uid]:
+        """The UIDs of those messages that are not ghosts."""
+        view = self.require_selected()
+        return [Uid(view.uid_at(msn)) for msn in msns if not view.is_ghost(view.uid_at(msn))]
+

@@ -1,0 +1,392 @@
+"""RFC 9051 §6.3.12 APPEND and §6.4 (selected state): the message commands of the
+IMAP session.
+
+Before FETCH, STORE and SEARCH the view is brought up to date (without EXPUNGE, §7.5.1)
+so that what they report is the store's present state; every command ends with the
+updates it may carry (``SessionCore.refresh``). Ghosts, messages expunged by another
+session and not yet reported, keep their numbers: FETCH and STORE naming one by number
+end with ``NO [EXPUNGEISSUED]`` (RFC 2180 §4.1.2, §4.2.1), the UID forms ignore it
+(§6.4.9: "A non-existent unique identifier is ignored").
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from reference.delivery.indexing import new_message
+from reference.imap.commands import (
+    Append,
+    Copy,
+    Expunge,
+    Fetch,
+    Move,
+    Search,
+    Store,
+    StoreAction,
+)
+from reference.imap.fetch import FetchError, FetchPlan, FetchSource, fetch_items, plan_fetch
+from reference.imap.grammar_fetch import FetchAttName, SimpleAtt
+from reference.imap.response_data import FlagsItem, UidItem
+from reference.imap.responses import (
+    AppendUid,
+    CopyUid,
+    FetchData,
+    ResponseCode,
+    StatusResponse,
+    bad,
+    no,
+    ok,
+)
+from reference.imap.search import (
+    SearchContext,
+    SearchMatch,
+    SearchSubject,
+    check_sequence_numbers,
+    fts_substrings,
+    matches,
+    search_needs_message,
+    search_response,
+)
+from reference.imap.sequence_sets import Intervals, SequenceSet, SequenceSetError
+from reference.imap.session_core import (
+    DRAIN_EVERY,
+    RECENT,
+    SEEN,
+    SessionCore,
+    flag_order,
+    view_entry,
+)
+from reference.message.mime import parse_message
+from reference.message.model import ParsedMessage
+from reference.store.interface import (
+    Delivery,
+    MailboxEntry,
+    MailboxId,
+    MailboxNotFound,
+    MessageId,
+    StoreError,
+    Uid,
+)
+
+# FETCH items the selected view answers by itself, without reading the store.
+_VIEW_ITEMS = frozenset({SimpleAtt(FetchAttName.UID), SimpleAtt(FetchAttName.FLAGS)})
+# SEARCH charsets (RFC 9051 §6.4.4: "US-ASCII MUST be supported"; UTF-8 is what the
+# parser decodes strings as).
+SEARCH_CHARSETS = ("US-ASCII", "UTF-8")
+
+
+class MessageCommands(SessionCore):
+    """APPEND and the selected-state commands; ``ImapSession`` dispatches to these."""
+
+    # --- APPEND (§6.3.12, RFC 3502 MULTIAPPEND, RFC 4315 APPENDUID) -----------------
+
+    async def append(self, command: Append) -> StatusResponse:
+        account = self.require_account()
+        messages = []
+        for message in command.messages:
+            flags = set(message.flags or ())
+            # RFC 3501 §2.3.2: "\Recent ... cannot be altered by the client"; RFC 9051
+            # has no \Recent at all.
+            flags.discard(RECENT)
+            internal_date = message.date_time or datetime.now(UTC)
+            delivery = Delivery(account.id, command.mailbox, keywords=frozenset(flags),
+                                # §6.3.12: "MUST NOT automatically create the mailbox"
+                                fallback_to_inbox=False)
+            messages.append(new_message(message.message, internal_date, [delivery],
+                                        limits=self.policy.message_limits))
+        try:
+            delivered = await self.store.store_messages(messages)
+        except MailboxNotFound:
+            # §6.3.12: "the server MUST send the response code "[TRYCREATE]""
+            return no(command.tag, f"No mailbox named {command.mailbox!r}",
+                      ResponseCode.TRYCREATE)
+        except StoreError as error:
+            return no(command.tag, f"APPEND failed: {error}", ResponseCode.CANNOT)
+        first = delivered[0][0]
+        # RFC 4315 §3 / RFC 9051 §7.1 APPENDUID; MULTIAPPEND gives a set (RFC 4315 §4).
+        code_data = AppendUid(first.uid_validity,
+                              SequenceSet.from_numbers(d[0].uid for d in delivered))
+        if self.selected is not None and self.selected.mailbox_id == first.mailbox_id:
+            # §6.3.12: "the server SHOULD notify the client immediately via an untagged
+            # EXISTS response".
+            await self.refresh(command)
+        return ok(command.tag, "APPEND completed", ResponseCode.APPENDUID, code_data)
+
+    # --- EXPUNGE / UID EXPUNGE (§6.4.3, RFC 4315 §2.1) --------------------------------
+
+    async def expunge(self, command: Expunge) -> StatusResponse:
+        view = self.require_selected()
+        if view.read_only:
+            return no(command.tag, "The mailbox is read-only", ResponseCode.READ_ONLY)
+        uids = None
+        if command.sequence_set is not None:
+            uids = self.target_uids(self.target_msns(command.tag, command.sequence_set,
+                                                     uid=True))
+        await self.store.expunge(MailboxId(view.mailbox_id), uids)
+        await self.refresh(command)          # the EXPUNGE responses, others' included
+        return ok(command.tag, "EXPUNGE completed")
+
+    # --- SEARCH (§6.4.4, RFC 4731 ESEARCH, RFC 5182 SEARCHRES) ------------------------
+
+    async def search(self, command: Search) -> StatusResponse:
+        view = self.require_selected()
+        if command.charset is not None and command.charset.upper() not in SEARCH_CHARSETS:
+            # §6.4.4: "If the server does not support the specified [CHARSET], it MUST
+            # return a tagged NO response (not a BAD)"; with BADCHARSET listing them.
+            return no(command.tag, f"Unsupported charset {command.charset}",
+                      ResponseCode.BADCHARSET, SEARCH_CHARSETS)
+        await self.refresh(command)
+        try:
+            check_sequence_numbers(command.keys, view.exists)
+        except SequenceSetError as error:
+            return bad(command.tag, str(error))
+        live = [uid for uid in view.uids if not view.is_ghost(uid)]
+        substrings = fts_substrings(command.keys)
+        if substrings and live:
+            # The index narrows; the exact match below decides (§6.4.4 substring rules).
+            candidates = await self.store.search_candidates(MailboxId(view.mailbox_id),
+                                                            substrings)
+            if candidates is not None:
+                live = [uid for uid in live if uid in candidates]
+        context = SearchContext(view.exists, view.max_uid, Intervals.of(self.saved_result))
+        needs_message = search_needs_message(command.keys)
+        found: list[SearchMatch] = []
+        entries = await self.store.mailbox_entries(MailboxId(view.mailbox_id),
+                                                   [Uid(uid) for uid in live])
+        for count, entry in enumerate(entries, 1):
+            uid = int(entry.uid)
+            msn = view.msn(uid)
+            if msn is None:
+                continue
+            raw = parsed = None
+            if needs_message:
+                loaded = await self.load_message(entry.message_id)
+                if loaded is None:
+                    continue                 # expunged meanwhile
+                raw, parsed = loaded
+            known = view.entry(uid)
+            subject = SearchSubject(
+                msn=msn, uid=uid, flags=known.flags if known else entry.flags,
+                modseq=int(entry.modseq), size=entry.size,
+                internal_date=entry.internal_date, recent=uid in view.recent,
+                raw=raw, parsed=parsed)
+            if matches(command.keys, subject, context):
+                found.append(SearchMatch(msn, uid, int(entry.modseq)))
+            if needs_message and count % DRAIN_EVERY == 0:
+                await self.out.drain()
+        outcome = search_response(command, found, rev2=self.rev2)
+        if outcome.saved_uids is not None:
+            self.saved_result = list(outcome.saved_uids)
+        for response in outcome.responses:
+            self.send(response)
+        return ok(command.tag, "SEARCH completed")
+
+    async def load_message(self, message_id: MessageId) -> tuple[bytes, ParsedMessage] | None:
+        """The raw bytes and their parsed form (stored beside them; parsed now for a
+        message stored without it)."""
+        message = await self.store.get_message(message_id)
+        if message is None:
+            return None
+        raw = await self.store.read_blob(message.blob_id)
+        if raw is None:
+            return None
+        structure = await self.store.get_structure(message_id)
+        parsed = (ParsedMessage.from_json(structure) if structure is not None
+                  else parse_message(raw, self.policy.message_limits))
+        return raw, parsed
+
+    # --- FETCH (§6.4.5) ----------------------------------------------------------------
+
+    async def fetch(self, command: Fetch) -> StatusResponse:
+        view = self.require_selected()
+        if command.changedsince is not None or command.vanished:
+            return bad(command.tag, "CHANGEDSINCE and VANISHED need CONDSTORE/QRESYNC, "
+                                    "which this server does not offer")
+        await self.refresh(command)
+        msns = self.target_msns(command.tag, command.sequence_set, uid=command.uid)
+        plan = plan_fetch(command.items, uid_command=command.uid, modseq=False)
+        ghosts = [msn for msn in msns if view.is_ghost(view.uid_at(msn))]
+        live = [msn for msn in msns if not view.is_ghost(view.uid_at(msn))]
+        seen_now: set[int] = set()
+        if plan.sets_seen and not view.read_only:
+            # §6.4.5: "The \Seen flag is implicitly set"
+            unseen = [Uid(view.uid_at(msn)) for msn in live
+                      if SEEN not in view.flags[view.uid_at(msn)].flags]
+            if unseen:
+                update = await self.store.update_flags(MailboxId(view.mailbox_id), unseen,
+                                                       add=frozenset({SEEN}))
+                changed = [entry for entry in update.entries if entry.modseq == update.modseq]
+                view.note_changes([view_entry(entry) for entry in changed], (),
+                                  view.highest_modseq,
+                                  report_own=frozenset(int(e.uid) for e in changed))
+                seen_now = {int(entry.uid) for entry in changed}
+                self.own_changes.update(seen_now)
+        if set(plan.atts) <= _VIEW_ITEMS:
+            await self.fetch_from_view(plan, live)
+        else:
+            try:
+                await self.fetch_from_store(plan, live, seen_now)
+            except FetchError as error:
+                return no(command.tag, error.text, error.code)
+        if ghosts and not command.uid:
+            return no(command.tag, "Some of the requested messages were expunged",
+                      ResponseCode.EXPUNGEISSUED)
+        return ok(command.tag, "FETCH completed")
+
+    async def fetch_from_view(self, plan: FetchPlan, msns: list[int]) -> None:
+        """UID and FLAGS: the view knows them (the FETCH (UID FLAGS) of a resync)."""
+        view = self.require_selected()
+        show_recent = not self.rev2
+        for count, msn in enumerate(msns, 1):
+            uid = view.uid_at(msn)
+            known = view.flags[uid]
+            flags = known.flags | {RECENT} if show_recent and uid in view.recent \
+                else known.flags
+            items: list[UidItem | FlagsItem] = []
+            for att in plan.atts:
+                if att == SimpleAtt(FetchAttName.UID):
+                    items.append(_uid_item(uid))
+                else:
+                    items.append(_flags_item(flags))
+            self.send(FetchData(msn, tuple(items)))
+            if count % DRAIN_EVERY == 0:
+                await self.out.drain()
+
+    async def fetch_from_store(self, plan: FetchPlan, msns: list[int], seen_now: set[int]
+                               ) -> None:
+        view = self.require_selected()
+        entries = await self.store.mailbox_entries(
+            MailboxId(view.mailbox_id), [Uid(view.uid_at(msn)) for msn in msns])
+        by_uid: dict[int, MailboxEntry] = {int(entry.uid): entry for entry in entries}
+        show_recent = not self.rev2
+        for count, msn in enumerate(msns, 1):
+            uid = view.uid_at(msn)
+            entry = by_uid.get(uid)
+            known = view.entry(uid)
+            if entry is None or known is None:
+                continue                      # expunged meanwhile; reported later
+            raw = parsed = None
+            if plan.needs_raw or plan.needs_structure:
+                loaded = await self.load_message(entry.message_id)
+                if loaded is None:
+                    continue
+                raw, parsed = loaded
+            flags = known.flags | {RECENT} if show_recent and uid in view.recent \
+                else known.flags
+            source = FetchSource(uid=uid, flags=frozenset(flag_order(flags)),
+                                 modseq=int(entry.modseq), size=entry.size,
+                                 internal_date=entry.internal_date, raw=raw, parsed=parsed)
+            self.send(FetchData(msn, fetch_items(plan, source,
+                                                 flags_changed=uid in seen_now)))
+            if count % DRAIN_EVERY == 0 or (raw is not None and len(raw) > 1 << 20):
+                await self.out.drain()
+
+    # --- STORE (§6.4.6) ----------------------------------------------------------------
+
+    async def store_flags(self, command: Store) -> StatusResponse:
+        view = self.require_selected()
+        if command.unchangedsince is not None:
+            return bad(command.tag, "UNCHANGEDSINCE needs CONDSTORE, which this server "
+                                    "does not offer")
+        if view.read_only:
+            return no(command.tag, "The mailbox is read-only", ResponseCode.READ_ONLY)
+        flags = frozenset(command.flags)
+        if RECENT in flags:
+            if self.rev2:
+                # RFC 9051 has no \Recent; §9 flag does not include it.
+                return bad(command.tag, "\\Recent is not a flag in IMAP4rev2")
+            flags = flags - {RECENT}          # RFC 3501 §2.3.2: not alterable
+        await self.refresh(command)
+        msns = self.target_msns(command.tag, command.sequence_set, uid=command.uid)
+        uids = self.target_uids(msns)
+        ghosts = len(uids) < len(msns)
+        match command.action:
+            case StoreAction.ADD:
+                update = await self.store.update_flags(MailboxId(view.mailbox_id), uids,
+                                                       add=flags)
+            case StoreAction.REMOVE:
+                update = await self.store.update_flags(MailboxId(view.mailbox_id), uids,
+                                                       remove=flags)
+            case StoreAction.REPLACE:
+                update = await self.store.update_flags(MailboxId(view.mailbox_id), uids,
+                                                       replace=flags)
+        own = frozenset(int(entry.uid) for entry in update.entries)
+        view.note_changes([view_entry(entry) for entry in update.entries], (),
+                          view.highest_modseq, report_own=own)
+        self.own_changes.update(own)
+        if not command.silent:
+            # §6.4.6: the server returns "an untagged FETCH response with the new flags
+            # of each message"; .SILENT: "the server SHOULD NOT" (others' changes still
+            # go out, with the updates).
+            show_recent = not self.rev2
+            for count, entry in enumerate(update.entries, 1):
+                uid = int(entry.uid)
+                msn = view.msn(uid)
+                if msn is None:
+                    continue
+                shown = entry.flags | {RECENT} if show_recent and uid in view.recent \
+                    else entry.flags
+                items = (_uid_item(uid), _flags_item(shown)) if command.uid \
+                    else (_flags_item(shown),)
+                self.send(FetchData(msn, items))
+                if count % DRAIN_EVERY == 0:
+                    await self.out.drain()
+        if ghosts and not command.uid:
+            return no(command.tag, "Some of the messages were expunged; the others were "
+                                   "updated", ResponseCode.EXPUNGEISSUED)
+        return ok(command.tag, "STORE completed")
+
+    # --- COPY / MOVE (§6.4.7, §6.4.8, RFC 4315 COPYUID) ------------------------------
+
+    async def copy(self, command: Copy | Move) -> StatusResponse:
+        view = self.require_selected()
+        account = self.require_account()
+        moving = isinstance(command, Move)
+        if moving and view.read_only:
+            return no(command.tag, "The mailbox is read-only", ResponseCode.READ_ONLY)
+        msns = self.target_msns(command.tag, command.sequence_set, uid=command.uid)
+        uids = self.target_uids(msns)
+        target = await self.store.get_mailbox(account.id, command.mailbox)
+        if target is None:
+            # §6.4.7: "the server MUST send the response code "[TRYCREATE]""
+            return no(command.tag, f"No mailbox named {command.mailbox!r}",
+                      ResponseCode.TRYCREATE)
+        name = "MOVE" if moving else "COPY"
+        if not uids:
+            if len(msns) > len(uids) and not command.uid:
+                return no(command.tag, "The messages were expunged",
+                          ResponseCode.EXPUNGEISSUED)
+            return ok(command.tag, f"{name} completed, no messages")
+        try:
+            if moving:
+                pairs = await self.store.move_messages(MailboxId(view.mailbox_id), uids,
+                                                       target.id)
+            else:
+                pairs = await self.store.copy_messages(MailboxId(view.mailbox_id), uids,
+                                                       target.id)
+        except MailboxNotFound:
+            return no(command.tag, f"No mailbox named {command.mailbox!r}",
+                      ResponseCode.TRYCREATE)
+        copy_uid = CopyUid(target.uid_validity,
+                           SequenceSet.from_numbers(int(src) for src, _ in pairs),
+                           SequenceSet.from_numbers(int(dst) for _, dst in pairs))
+        if not moving:
+            await self.refresh(command)
+            return ok(command.tag, "COPY completed", ResponseCode.COPYUID, copy_uid)
+        # RFC 6851 §4.3 / RFC 9051 §6.4.8: COPYUID in an untagged OK "before any
+        # EXPUNGE or VANISHED responses", then the expunges.
+        self.send(ok(None, "Moved", ResponseCode.COPYUID, copy_uid))
+        view.note_changes((), [int(src) for src, _ in pairs], view.highest_modseq)
+        await self.refresh(command)
+        return ok(command.tag, "MOVE completed")
+
+
+def _uid_item(uid: int) -> UidItem:
+    return UidItem(uid)
+
+
+def _flags_item(flags: frozenset[str]) -> FlagsItem:
+    return FlagsItem(flag_order(flags))
+
+
+__all__ = ["MessageCommands"]
