@@ -89,6 +89,7 @@ from reference.message import text
 from reference.message.encoded_words import decode_unstructured
 from reference.message.headers import field_text
 from reference.message.model import ParsedMessage
+from reference.message.text import fold, index_text
 
 __all__ = [
     "SearchContext",
@@ -117,17 +118,6 @@ _FLAG_KEYS = {
     SimpleKeyName.FLAGGED: ("\\flagged", True), SimpleKeyName.UNFLAGGED: ("\\flagged", False),
     SimpleKeyName.SEEN: ("\\seen", True), SimpleKeyName.UNSEEN: ("\\seen", False),
 }
-
-
-def fold(value: str) -> str:
-    """The case-insensitive form both sides of a string comparison take (module notes)."""
-    return value.casefold()
-
-
-def index_text(raw: bytes, parsed: ParsedMessage) -> str:
-    """The text to give the store as ``NewMessage.search_text``: ``text.search_text``
-    folded, so that ``fts_substrings`` narrowing never loses a match."""
-    return fold(text.search_text(raw, parsed))
 
 
 # --- the subject and the context -------------------------------------------------------

@@ -75,3 +75,16 @@ def part_text(raw: bytes, part: BodyPart) -> str:
     if part.subtype == "html":
         text = html.unescape(_HTML_TAG.sub(" ", _INVISIBLE_HTML.sub(" ", text)))
     return text
+
+
+def fold(value: str) -> str:
+    """The case-insensitive form both sides of a SEARCH string comparison take (RFC 9051
+    §6.4.4 "SHOULD ignore case"): full Unicode case folding, so "ß" matches "SS"."""
+    return value.casefold()
+
+
+def index_text(raw: bytes, parsed: ParsedMessage) -> str:
+    """What the store indexes (``NewMessage.search_text``): ``search_text`` folded.
+    The index folds one character at a time; folding here first is what makes its
+    narrowing a superset of the exact match (reference/imap/search.py)."""
+    return fold(search_text(raw, parsed))
