@@ -4,9 +4,12 @@ server is started exactly as its users start it. Provisioning runs once per set 
 accounts and process; every start copies that data directory (before the server opens it).
 
 Endpoints: ``smtp`` (inbound, RFC 5321) and, when asked for, ``submission`` (RFC 6409,
-STARTTLS). The store is ``<workdir>/data/rfcmail.sqlite3``; ``stored_messages()`` opens it
-read-only and counts ``mailbox_messages``, so a test can check that what the server
-acknowledged was really stored.
+STARTTLS) and ``imap`` (RFC 9051, plaintext on loopback). ``imap`` needs a build whose
+``rfcmail serve`` has ``--imap`` (``rfcmail_has_imap()``); the IMAP flags are passed only
+when ``serve --help`` lists them, so builds without IMAP still start for SMTP. The store
+is ``<workdir>/data/rfcmail.sqlite3``; ``stored_messages()`` opens it read-only and
+counts ``mailbox_messages``, so a test can check that what the server acknowledged was
+really stored.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -36,6 +40,8 @@ from interop.providers.base import (
 )
 
 _CLI_TIMEOUT = 60.0
+# `rfcmail serve --help`'s options, per executable: asked once per process.
+_serve_options: dict[str, frozenset[str]] = {}
 
 
 def rfcmail_executable() -> str:
@@ -44,6 +50,29 @@ def rfcmail_executable() -> str:
         if candidate and os.access(candidate, os.X_OK):
             return str(candidate)
     raise ProviderUnavailable("no rfcmail executable: run scripts/setup.sh")
+
+
+def serve_options(executable: str | None = None) -> frozenset[str]:
+    """The long options ``rfcmail serve --help`` lists (e.g. ``--imap``); empty when the
+    executable is missing or fails."""
+    try:
+        executable = executable or rfcmail_executable()
+    except ProviderUnavailable:
+        return frozenset()
+    if executable not in _serve_options:
+        try:
+            completed = subprocess.run([executable, "serve", "--help"], capture_output=True,
+                                       text=True, timeout=_CLI_TIMEOUT, check=False)
+            text = completed.stdout if completed.returncode == 0 else ""
+        except (OSError, subprocess.TimeoutExpired):
+            text = ""
+        _serve_options[executable] = frozenset(re.findall(r"--[a-z][a-z0-9-]*", text))
+    return _serve_options[executable]
+
+
+def rfcmail_has_imap(executable: str | None = None) -> bool:
+    """Whether this rfcmail can serve IMAP (``serve --imap``)."""
+    return "--imap" in serve_options(executable)
 
 
 def rfcmail_version(executable: str | None = None) -> str | None:
@@ -60,8 +89,9 @@ class RfcmailProvider(Provider):
     """``rfcmail serve`` with ``users`` (local parts) as accounts on ``domain``.
 
     ``workers`` is passed as ``--workers`` (None: the server's default); ``submission``
-    adds a submission listener. Other listeners the server would open by default are
-    turned off, so that instances never collide on fixed ports. ``config`` is the text
+    adds a submission listener; ``imap`` an IMAP listener (ProviderUnavailable when this
+    build has none). Other listeners the server would open by default are turned off, so
+    that instances never collide on fixed ports. ``config`` is the text
     of a TOML configuration file (e.g. ``"[smtp.limits]\ntransactions = 50000\n"``);
     the flags given here take precedence over it.
     """
@@ -70,7 +100,8 @@ class RfcmailProvider(Provider):
 
     def __init__(self, *, users: Sequence[str] = TEST_USERS, domain: str = TEST_DOMAIN,
                  password: str = TEST_PASSWORD, workers: int | None = None,
-                 submission: bool = False, executable: str | None = None,
+                 submission: bool = False, imap: bool = False,
+                 executable: str | None = None,
                  config: str = "", **options: Any) -> None:
         super().__init__(**options)
         self.users = tuple(users)
@@ -78,6 +109,7 @@ class RfcmailProvider(Provider):
         self.password = password
         self.workers = workers
         self.submission = submission
+        self.imap = imap
         self.executable = executable
         self.config = config
 
@@ -103,16 +135,27 @@ class RfcmailProvider(Provider):
 
     def _launch(self) -> dict[str, Endpoint]:
         executable = self.executable or rfcmail_executable()
+        options = serve_options(executable)
+        if self.imap and "--imap" not in options:
+            raise ProviderUnavailable(
+                "this rfcmail has no IMAP server yet (`rfcmail serve --help` lacks --imap)")
         template = _provisioned_data_dir(executable, self.domain, self.users, self.password)
         shutil.copytree(template, self.data_dir)
 
         endpoints = {"smtp": Endpoint(LOOPBACK, free_port())}
         if self.submission:
             endpoints["submission"] = Endpoint(LOOPBACK, free_port())
+        if self.imap:
+            endpoints["imap"] = Endpoint(LOOPBACK, free_port())
         argv = [executable, "serve", "--data-dir", str(self.data_dir),
                 "--smtp", str(endpoints["smtp"]),
                 "--submission", str(endpoints.get("submission", "")),   # "" = off
                 "--submissions", ""]
+        # Passed only where this build knows them: without IMAP, SMTP alone still starts.
+        if "--imap" in options:
+            argv += ["--imap", str(endpoints.get("imap", ""))]
+        if "--imaps" in options:
+            argv += ["--imaps", ""]
         if self.workers is not None:
             argv += ["--workers", str(self.workers)]
         if self.config:
