@@ -78,7 +78,9 @@ class Server:
 
     def target(self, provider: Provider, user: str) -> ImapTarget:
         host, port = provider.endpoints["imap"]
-        return ImapTarget(self.label, host, port, provider.pid, self.store_path(provider, user))
+        domain = provider.domain if isinstance(provider, RfcmailProvider) else None
+        return ImapTarget(self.label, host, port, provider.pid, self.store_path(provider, user),
+                          login_domain=domain)
 
 
 def servers(args: argparse.Namespace) -> list[Server]:

@@ -126,7 +126,7 @@ def prepare_mailboxes(target: ImapTarget, settings: MixSettings,
     for number, account in enumerate(settings.accounts):
         client = target.connect(settings.timeout)
         try:
-            client.login(account, settings.password)
+            client.login(target.login_name(account), settings.password)
             if "MULTIAPPEND" not in client.capabilities:
                 client.refresh_capabilities()
             capabilities = client.capabilities
@@ -192,7 +192,8 @@ class _Client:
         settings = self.settings
         client = self.timed("connect", lambda: self.target.connect(settings.timeout))
         try:
-            self.timed("login", lambda: client.login(self.account, settings.password))
+            name = self.target.login_name(self.account)
+            self.timed("login", lambda: client.login(name, settings.password))
             if not client.capabilities:
                 # Known from the preparation (LITERAL+ or not), as a client caches them,
                 # rather than a CAPABILITY round trip per session.

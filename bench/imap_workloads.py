@@ -78,6 +78,12 @@ class ImapTarget:
     port: int
     pid: int
     store_path: Path | None = None
+    # Servers whose accounts are whole addresses (rfcmail) log in as user@domain;
+    # Dovecot's passwd-file here uses the bare user name.
+    login_domain: str | None = None
+
+    def login_name(self, user: str) -> str:
+        return f"{user}@{self.login_domain}" if self.login_domain else user
 
     def connect(self, timeout: float) -> ImapClient:
         return ImapClient(self.host, self.port, timeout=timeout)
@@ -195,7 +201,7 @@ def fill_big_mailbox(target: ImapTarget, settings: BigMailboxSettings,
                      factory: MessageFactory, log: Log) -> FillResult:
     client = target.connect(settings.timeout)
     try:
-        client.login(settings.user, settings.password)
+        client.login(target.login_name(settings.user), settings.password)
         if "MULTIAPPEND" not in client.capabilities:
             client.refresh_capabilities()
         client.command(f"CREATE {quote(settings.mailbox)}")
@@ -281,7 +287,7 @@ def run_operation(target: ImapTarget, settings: BigMailboxSettings, operation: s
     started = time.perf_counter()
     client = target.connect(settings.timeout)
     try:
-        client.login(settings.user, settings.password)
+        client.login(target.login_name(settings.user), settings.password)
         logged_in = time.perf_counter()
         selected = client.command(f"SELECT {quote(settings.mailbox)}")
         finished = time.perf_counter()
@@ -320,7 +326,7 @@ def run_big_mailbox(target: ImapTarget, settings: BigMailboxSettings, log: Log) 
 
     probe = target.connect(settings.timeout)
     try:
-        probe.login(settings.user, settings.password)
+        probe.login(target.login_name(settings.user), settings.password)
         result.capabilities = sorted(probe.refresh_capabilities())
     finally:
         probe.logout()

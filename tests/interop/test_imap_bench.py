@@ -28,9 +28,7 @@ from imap_workloads import append_messages  # noqa: E402
 from interop.providers.base import ProviderUnavailable  # noqa: E402
 from interop.providers.dovecot import missing_packages  # noqa: E402
 from interop.providers.rfcmail import (  # noqa: E402
-    RfcmailProvider,
     rfcmail_executable,
-    rfcmail_has_imap,
 )
 
 needs_dovecot = pytest.mark.skipif(
@@ -199,14 +197,14 @@ def _rfcmail_missing() -> str:
 
 
 @pytest.mark.skipif(bool(_rfcmail_missing()), reason=_rfcmail_missing())
-@pytest.mark.skipif(rfcmail_has_imap(), reason="this rfcmail serves IMAP")
-def test_an_rfcmail_without_imap_is_reported_not_measured(
+def test_the_big_mailbox_workload_runs_against_rfcmail_with_exact_counts(
         capsys: pytest.CaptureFixture[str]) -> None:
+    """The benchmark logs in to rfcmail with whole addresses, fills the mailbox and checks
+    every result count (a wrong count makes the exit status 1)."""
     previous = signal.getsignal(signal.SIGTERM)
     try:
-        assert imap_bench.main(["--servers", "rfcmail", "--count", "10"]) == 2
+        assert imap_bench.main(["--servers", "rfcmail", "--workloads", "big", "--count",
+                                "40", "--repeat", "1", "--clients", "1"]) == 0
     finally:
         signal.signal(signal.SIGTERM, previous)
-    assert "rfcmail has no IMAP server yet" in capsys.readouterr().out
-    with pytest.raises(ProviderUnavailable, match="lacks --imap"):
-        RfcmailProvider(users=("alice",), imap=True).start()
+    assert "results: every count as expected" in capsys.readouterr().out
