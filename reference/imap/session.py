@@ -88,7 +88,8 @@ log = logging.getLogger("rfcmail.imap")
 
 SERVER_ID = (("name", "rfcmail"), ("vendor", "rfcmail"),
              ("support-url", "https://www.rfc-editor.org/rfc/rfc9051"))
-# Always offered (RFC 9051 §7.2.2 lists IMAP4rev2 first among them is not required).
+# Offered in every state (RFC 9051 §7.2.2 capability-data; each extension's RFC beside
+# its name in reference/imap/capabilities.py).
 BASE_CAPABILITIES = ("IMAP4rev1", "IMAP4rev2", "LITERAL+", "ENABLE", "ID", "IDLE",
                      "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "ESEARCH",
                      "SEARCHRES", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE",

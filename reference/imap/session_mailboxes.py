@@ -145,7 +145,9 @@ class MailboxCommands(SessionCore):
         mailboxes = await self.store.list_mailboxes(account.id)
         found = mailbox_list.list_responses(
             List("", "", mailbox.name), mailboxes, [], rev2=self.rev2)
-        return found[0] if found else ListData((), HIERARCHY_SEPARATOR, mailbox.name)
+        # The name is used as a pattern: keep only the exact entry.
+        exact = [data for data in found if data.mailbox == mailbox.name]
+        return exact[0] if exact else ListData((), HIERARCHY_SEPARATOR, mailbox.name)
 
     async def close_mailbox(self, command: Close | Unselect) -> StatusResponse:
         view = self.require_selected()
