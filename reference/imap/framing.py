@@ -120,7 +120,10 @@ class CommandReader:
             self._literal(header, nonsync_max, precheck)
 
     def _bad_line(self, line: BadLine) -> NoReturn:
-        tag = self._tag if self._segments else None
+        # RFC 9051 §7.1.3: the BAD is untagged only "if the associated command can not
+        # be determined"; the tag of a first line is in its first octets (``head``),
+        # even when the rest of the line was too long or had a bare CR/LF.
+        tag = self._tag if self._segments else read_tag(line.head)
         self._reset()
         if line.problem is LineProblem.TOO_LONG:
             # RFC 2683 §3.2.1.5: "The server should send a BAD response to a command that

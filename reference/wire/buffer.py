@@ -8,7 +8,7 @@ without limit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 
@@ -23,10 +23,15 @@ class LineProblem(Enum):
 
 @dataclass(frozen=True, slots=True)
 class BadLine:
-    """A line that was consumed but is not acceptable; the core turns it into an error."""
+    """A line that was consumed but is not acceptable; the core turns it into an error.
+
+    ``head`` is the line's first octets (at most the ``max_length`` it was read with,
+    without its line end), so that a core can still name what the line was: an IMAP
+    server tags its BAD with the tag found there (RFC 9051 §7.1.3)."""
 
     problem: LineProblem
     length: int
+    head: bytes = field(default=b"", compare=False, repr=False)
 
 
 class ReceiveBuffer:
@@ -75,10 +80,11 @@ class ReceiveBuffer:
                 return None
             if len(data) >= max_length:
                 length = len(data)
+                head = bytes(data[:max_length])
                 data.clear()
                 self._scanned = 0
                 self._discarding_long_line = True
-                return BadLine(LineProblem.TOO_LONG, length)
+                return BadLine(LineProblem.TOO_LONG, length, head)
             self._scanned = len(data)
             return None
         self._scanned = 0
@@ -87,15 +93,17 @@ class ReceiveBuffer:
             self._discarding_long_line = False
             return self.extract_line(max_length)
         if lf + 1 > max_length:
+            head = bytes(data[: min(lf, max_length)])
             del data[: lf + 1]
-            return BadLine(LineProblem.TOO_LONG, lf + 1)
+            return BadLine(LineProblem.TOO_LONG, lf + 1, head)
         if lf == 0 or data[lf - 1] != 0x0D:
+            head = bytes(data[:lf])
             del data[: lf + 1]
-            return BadLine(LineProblem.BARE_LF, lf + 1)
+            return BadLine(LineProblem.BARE_LF, lf + 1, head)
         line = bytes(data[: lf - 1])
         del data[: lf + 1]
         if b"\r" in line:
-            return BadLine(LineProblem.BARE_CR, len(line) + 2)
+            return BadLine(LineProblem.BARE_CR, len(line) + 2, line)
         return line
 
     def extract_bytes(self, count: int) -> bytes | None:

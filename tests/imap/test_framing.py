@@ -242,3 +242,41 @@ def test_response_literal_over_the_client_limit_is_an_error() -> None:
     buffer.feed(b"* 1 FETCH (BODY[] {11}\r\n")
     with pytest.raises(ImapRemoteProtocolError, match="response_literal"):
         ResponseReader(limits).read(buffer)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_over_long_first_line_gets_a_bad_tagged_with_its_readable_tag(chunked: bool) -> None:
+    """RFC 9051 §7.1.3: the BAD "is tagged" when it answers a command and untagged only
+    "if the associated command can not be determined"; RFC 2683 §3.2.1.5 SHOULD: "send a
+    BAD response to a command that does not end within the server's maximum accepted
+    command length". The tag is in the first octets of the over-long line, so the BAD
+    carries it, whether the line arrives at once or in pieces."""
+    conn = server(State.AUTHENTICATED, REV2, ImapLimits(command_line=8000))
+    data = b"a1 NOOP " + b"x" * 9000 + b"\r\na2 NOOP\r\n"
+    if chunked:
+        result: list[object] = []
+        for start in range(0, len(data), 1000):
+            result += events(conn, data[start:start + 1000])
+    else:
+        result = events(conn, data)
+    response = refusal(result)
+    assert (response.condition, response.tag) == (Condition.BAD, "a1")  # type: ignore
+    assert result[-1] == Noop("a2")
+
+
+@pytest.mark.parametrize("line", [b"a1 NOOP\n", b"a1 NO\rOP\r\n"])
+def test_bare_lf_or_cr_line_gets_a_bad_tagged_with_its_tag(line: bytes) -> None:
+    """RFC 9051 §7.1.3: a BAD is untagged only "if the associated command can not be
+    determined"; the tag of a line with a bare CR or LF (§2.2: lines "end with a CRLF")
+    can be read."""
+    conn = server(State.AUTHENTICATED, REV2)
+    response = refusal(events(conn, line))
+    assert (response.condition, response.tag) == (Condition.BAD, "a1")  # type: ignore
+
+
+@pytest.mark.parametrize("line", [b"x" * 9000, b"(" + b"x" * 9000, b"a1" + b"x" * 9000])
+def test_over_long_line_without_a_readable_tag_gets_an_untagged_bad(line: bytes) -> None:
+    """RFC 9051 §7.1.3: "untagged if the associated command can not be determined"."""
+    conn = server(State.AUTHENTICATED, REV2, ImapLimits(command_line=8000))
+    response = refusal(events(conn, line + b"\r\n"))
+    assert (response.condition, response.tag) == (Condition.BAD, None)  # type: ignore
