@@ -768,7 +768,8 @@ def response_codes() -> st.SearchStrategy[tuple[ResponseCode | str, CodeData]]:
         st.tuples(st.just(ResponseCode.APPENDUID), st.builds(AppendUid, nz, uid_sets())),
         st.tuples(st.just(ResponseCode.COPYUID),
                   st.builds(CopyUid, nz, uid_sets(), uid_sets())),
-        st.tuples(st.just(ResponseCode.MODIFIED), uid_sets()),
+        # RFC 7162 §7: "MODIFIED" SP sequence-set ("*" and "$" included)
+        st.tuples(st.just(ResponseCode.MODIFIED), sequence_sets()),
         st.tuples(unknown, _optional(code_text)),
     ]
     return st.one_of(*pairs)

@@ -30,7 +30,7 @@ from reference.imap.grammar_values import (
     parse_mailbox,
     parse_sequence_set,
 )
-from reference.imap.parser_responses import ResponseContext
+from reference.imap.parser_responses import ResponseContext, response_set_ranges
 from reference.imap.response_data import (
     RFC822_ITEMS,
     BinaryItem,
@@ -92,7 +92,7 @@ def parse_data(cursor: Cursor, context: ResponseContext) -> Data:
     if word == "STATUS":
         return _status(cursor, context)
     if word == "ESEARCH":
-        return _esearch(cursor)
+        return _esearch(cursor, context)
     if word == "SEARCH":
         return _search(cursor)
     if word == "NAMESPACE":
@@ -104,8 +104,8 @@ def parse_data(cursor: Cursor, context: ResponseContext) -> Data:
         # expunged-resp = "VANISHED" [SP "(EARLIER)"] SP known-uids
         cursor.sp()
         earlier = cursor.accept(b"(EARLIER) ") or cursor.accept(b"(earlier) ")
-        return VanishedData(parse_sequence_set(cursor, allow_star=False, allow_last=False),
-                            earlier)
+        return VanishedData(parse_sequence_set(cursor, max_ranges=response_set_ranges(context),
+                                               allow_star=False, allow_last=False), earlier)
     raise GrammarError("a known response", start, word.encode())
 
 
@@ -241,7 +241,7 @@ def _status(cursor: Cursor, context: ResponseContext) -> StatusData:
     return StatusData(mailbox, tuple(pairs))
 
 
-def _esearch(cursor: Cursor) -> EsearchData:
+def _esearch(cursor: Cursor, context: ResponseContext) -> EsearchData:
     """esearch-response = "ESEARCH" [search-correlator] [SP "UID"]
     *(SP search-return-data); search-correlator = SP "(" "TAG" SP tag-string ")" """
     tag: str | None = None
@@ -269,7 +269,8 @@ def _esearch(cursor: Cursor) -> EsearchData:
             values[word] = parse_nz_number(cursor)
         elif word == "ALL":
             # "Note that "$" marker is not allowed after the ALL return data item."
-            values[word] = parse_sequence_set(cursor, allow_last=False)
+            values[word] = parse_sequence_set(cursor, max_ranges=response_set_ranges(context),
+                                              allow_last=False)
         elif word == "COUNT":
             values[word] = parse_number(cursor)
         else:

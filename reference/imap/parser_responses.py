@@ -174,18 +174,21 @@ def _code(cursor: Cursor, context: ResponseContext) -> tuple[ResponseCode | str,
         cursor.sp()
         uidvalidity = parse_nz_number(cursor)
         cursor.sp()
-        return code, AppendUid(uidvalidity, _uid_set(cursor))
+        return code, AppendUid(uidvalidity, _uid_set(cursor, context))
     if code is ResponseCode.COPYUID:
         # resp-code-copy = "COPYUID" SP nz-number SP uid-set SP uid-set
         cursor.sp()
         uidvalidity = parse_nz_number(cursor)
         cursor.sp()
-        source = _uid_set(cursor)
+        source = _uid_set(cursor, context)
         cursor.sp()
-        return code, CopyUid(uidvalidity, source, _uid_set(cursor))
+        return code, CopyUid(uidvalidity, source, _uid_set(cursor, context))
     if code is ResponseCode.MODIFIED:
+        # RFC 7162 §7 (erratum 3506): "MODIFIED" SP sequence-set, the sequence-set of
+        # RFC 9051 §9: seq-number = nz-number / "*", and sequence-set =/
+        # seq-last-command ("$"); unlike ALL in ESEARCH, no note leaves "$" out here.
         cursor.sp()
-        return code, parse_sequence_set(cursor, allow_star=False, allow_last=False)
+        return code, parse_sequence_set(cursor, max_ranges=response_set_ranges(context))
     if cursor.accept(b" "):
         # A known code without arguments followed by text is still grammatical
         # (atom [SP 1*<any TEXT-CHAR except "]">]); the text is kept as data.
@@ -196,8 +199,18 @@ def _code(cursor: Cursor, context: ResponseContext) -> tuple[ResponseCode | str,
     return code, None
 
 
-def _uid_set(cursor: Cursor) -> SequenceSet:
-    return parse_sequence_set(cursor, allow_star=False, allow_last=False)
+def response_set_ranges(context: ResponseContext) -> int:
+    """The bound on the ranges of a set in a response. ``sequence_set_ranges`` bounds
+    what a client may make the server resolve; a response set (MODIFIED, COPYUID,
+    VANISHED, ESEARCH ALL) lists what the server found, as long as the response line
+    allows (each range takes at least two octets with its comma)."""
+    return context.limits.response_line // 2
+
+
+def _uid_set(cursor: Cursor, context: ResponseContext) -> SequenceSet:
+    # uid-set = (uniqueid / uid-range) *("," uid-set): no "*", no "$"
+    return parse_sequence_set(cursor, max_ranges=response_set_ranges(context),
+                              allow_star=False, allow_last=False)
 
 
 def _list_code(cursor: Cursor, code: ResponseCode) -> tuple[str, ...] | None:
