@@ -7,7 +7,7 @@ Each ``parse_<rule>`` reads from a ``Cursor`` and returns the typed value; each
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from reference.imap.grammar import (
     Cursor,
@@ -141,19 +141,44 @@ def write_date(writer: WireWriter, value: date) -> None:
     writer.raw(f"{value.day}-{MONTHS[value.month - 1]}-{value.year:04d}".encode("ascii"))
 
 
+# A Python time zone is "strictly between -timedelta(hours=24) and timedelta(hours=24)".
+_ZONE_HELD = timedelta(hours=24)
+
+
 def parse_date_time(cursor: Cursor) -> datetime:
-    """date-time (see above): an aware ``datetime`` in the zone given."""
+    """date-time (see above): an aware ``datetime`` for the instant named.
+
+    Every zone the grammar allows is read: RFC 9051 §9 zone is a "Signed four-digit
+    value of hhmm representing hours and minutes east of Greenwich" and "Subtracting the
+    timezone from the given time will give the UT form"; RFC 5322 §3.3 reads the same
+    form as "+hhmm means +(hh * 60 + mm) minutes" (so "+0075" is 75 minutes). A zone
+    within +-2359 is kept as the value's time zone (SEARCH BEFORE/ON/SINCE compare the
+    date "disregarding time and timezone", RFC 9051 §6.4.4). A Python time zone cannot
+    hold +2400..+9959 (or the negative ones): such a value is its UT form, in UTC
+    ("+0000", RFC 5322 §3.3 "SHOULD be used to indicate a time zone at Universal Time"),
+    the same instant with another zone. The value and its UT form both lie within years
+    1..9999, so no caller's comparison, conversion or storage can overflow; a date-time
+    outside (its UT form in year 0 or 10000) is refused like one that does not exist.
+    """
     start = cursor.offset
     found = cursor.match(_DATE_TIME)
     if found is None:
         raise cursor.error('date-time ("dd-Mon-yyyy hh:mm:ss +zzzz")')
     day, month, year, hour, minute, second, sign, zh, zm = found.groups()
-    offset = timedelta(hours=int(zh), minutes=int(zm)) * (-1 if sign == b"-" else 1)
+    offset = timedelta(minutes=int(zh) * 60 + int(zm)) * (-1 if sign == b"-" else 1)
     try:
-        return datetime(int(year), _month(cursor, month, start), int(day.strip()), int(hour),
-                        int(minute), int(second), tzinfo=timezone(offset))
+        local = datetime(int(year), _month(cursor, month, start), int(day.strip()),
+                         int(hour), int(minute), int(second))
     except ValueError as exc:
         raise GrammarError("a date-time that exists", start, found.group()) from exc
+    try:
+        universal = local - offset
+    except OverflowError as exc:
+        raise GrammarError("a date-time whose UT form is within years 1-9999", start,
+                           found.group()) from exc
+    if abs(offset) < _ZONE_HELD:
+        return local.replace(tzinfo=timezone(offset))
+    return universal.replace(tzinfo=UTC)
 
 
 def write_date_time(writer: WireWriter, value: datetime) -> None:
@@ -162,6 +187,7 @@ def write_date_time(writer: WireWriter, value: datetime) -> None:
     offset = value.utcoffset()
     assert offset is not None
     minutes = int(offset.total_seconds()) // 60
+    # zone = ("+" / "-") 4DIGIT: whole minutes (a Python zone is within +-2359 anyway)
     if offset.total_seconds() % 60 or abs(minutes) > 99 * 60 + 59:
         raise ValueError("date-time zone must be whole minutes within +-9959")
     sign = "-" if minutes < 0 else "+"
