@@ -39,8 +39,11 @@ Implementation notes:
   (``email.utils.parsedate_tz``, obsolete two-digit years included). A message without a
   Date: field, or with one that does not parse to a real calendar date, matches no
   SENT* key: it has no sent date to compare (NOT SENTON then matches it).
-- Flags compare ASCII-case-insensitively, as the store keeps them
-  (``store.normalise``: keywords are case-insensitive, RFC 8621 §4.1.1).
+- Flags compare ASCII-case-insensitively (KEYWORD/UNKEYWORD and the system-flag
+  keys): RFC 9051 §9 "Unless otherwise noted, all alphabetic characters are case
+  insensitive", and RFC 8621 §4.1.1 "a keyword is a case-insensitive string". The
+  store keeps a keyword in the spelling the account first used (``store.normalise``),
+  which need not be the one a SEARCH names: KEYWORD $label finds $Label.
 - "$" (RFC 5182, RFC 9051 §6.4.4.1) is kept as UIDs (``SearchContext.saved_uids``): UIDs
   survive expunges ("When a message listed in the search result variable is EXPUNGEd,
   it is automatically removed from the list") and serve SEARCH and UID SEARCH alike.
@@ -277,6 +280,7 @@ def _matches(key: SearchKey, subject: SearchSubject, context: SearchContext) -> 
         case HeaderKey(field_name=field_name, value=value):
             return _in_field(subject, field_name.lower(), value)
         case KeywordKey(keyword=keyword, present=present):
+            # RFC 9051 §6.4.4 KEYWORD/UNKEYWORD, case-insensitive (module notes).
             return (keyword.lower() in subject.folded_flags) == present
         case DateKey(name=name, date=day):
             return _date(name, day, subject)

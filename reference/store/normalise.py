@@ -16,11 +16,20 @@ Implementation notes:
 - Domains are ASCII: internationalised names must arrive in A-label form (RFC 6531 §3.2:
   "transform the internationalized domain name to A-label form"); converting
   U-labels needs IDNA 2008, which belongs to the directory layer.
-- Keywords: IMAP system flags keep their RFC 9051 §2.3.2 spelling ("\\Seen"); JMAP's
-  "$seen"/"$answered"/"$flagged"/"$draft" are the same flags (RFC 8621 §4.1.1) and are
-  stored as the IMAP flag, so the two protocols cannot disagree. Other keywords are
-  case-insensitive (RFC 8621 §4.1.1), so one spelling is kept: the registered one for
-  the keywords RFC 9051 §2.3.2 defines, lower case for the rest (what JMAP must return).
+- Keywords: IMAP system flags keep their RFC 9051 §2.3.2 spelling ("\\Seen") whatever
+  case the client used; JMAP's "$seen"/"$answered"/"$flagged"/"$draft" are the same
+  flags (RFC 8621 §4.1.1) and are stored as the IMAP flag, so the two protocols cannot
+  disagree. The keywords RFC 9051 §2.3.2 defines ($Forwarded, $MDNSent, $Junk,
+  $NotJunk, $Phishing) keep that registered spelling. Every other keyword keeps the
+  spelling it was first used with in the account, as Dovecot keeps a keyword list per
+  mailbox: IMAP clients look for their own spelling ("$Label1", "$MailFlagBit0",
+  "NonJunk"). Keywords are case-insensitive (RFC 8621 §4.1.1: "a keyword is a
+  case-insensitive string"), so a later use in another case is the same keyword and maps
+  to the first spelling; ``keyword_key`` is the identity they compare by. Choosing the
+  first spelling needs the account's keywords, so the backend's write does it (SQLite:
+  the ``keywords`` table, ``sqlite_writes_messages.account_keywords``); this module only
+  validates. JMAP output lower-cases (RFC 8621 §4.1.1: "servers MUST return keywords in
+  lowercase").
 """
 
 from __future__ import annotations
@@ -132,7 +141,9 @@ def validate_new_mailbox_name(name: str) -> str:
 
 
 def normalise_keyword(keyword: str) -> str:
-    """One IMAP flag or JMAP keyword in its stored spelling."""
+    """One IMAP flag or JMAP keyword, validated, in the spelling a write starts from:
+    system flags and the RFC 9051 §2.3.2 keywords in their RFC spelling, any other
+    keyword as given (the write maps it to the account's spelling, see the notes)."""
     folded = keyword.lower()
     if folded in SYSTEM_FLAGS:
         return SYSTEM_FLAGS[folded]
@@ -144,12 +155,32 @@ def normalise_keyword(keyword: str) -> str:
         raise StoreError(f"not a settable system flag: {keyword!r}")
     if not _KEYWORD.match(keyword) or _KEYWORD_FORBIDDEN.intersection(keyword):
         raise StoreError(f"not a valid keyword (RFC 8621 §4.1.1): {keyword!r}")
-    return _REGISTERED_KEYWORDS.get(folded, folded)
+    return _REGISTERED_KEYWORDS.get(folded, keyword)
+
+
+def keyword_key(keyword: str) -> str:
+    """What keywords compare by. RFC 8621 §4.1.1: "a keyword is a case-insensitive
+    string"; RFC 9051 §9 (flag-keyword is an atom): "Unless otherwise noted, all
+    alphabetic characters are case insensitive." Valid keywords are ASCII
+    (%x21-%x7e), so ``str.lower`` is exactly ASCII case folding."""
+    return keyword.lower()
+
+
+def is_custom_keyword(keyword: str) -> bool:
+    """Whether a normalised keyword takes the account's spelling: not a system flag
+    (RFC 9051 §2.3.2 "\\"-prefixed) and not one of the keywords §2.3.2 defines."""
+    return not keyword.startswith("\\") and keyword.lower() not in _REGISTERED_KEYWORDS
 
 
 def normalise_keywords(keywords: Iterable[str]) -> tuple[str, ...]:
-    """A keyword set in stored spelling, sorted so equal sets store equal text."""
-    return tuple(sorted({normalise_keyword(keyword) for keyword in keywords}))
+    """A keyword set, validated, sorted, with one spelling per keyword: of several
+    spellings of one keyword in the same request (RFC 8621 §4.1.1: they are one
+    keyword) the first in sort order is kept, so the choice does not depend on set
+    order."""
+    chosen: dict[str, str] = {}
+    for keyword in sorted(normalise_keyword(keyword) for keyword in keywords):
+        chosen.setdefault(keyword_key(keyword), keyword)
+    return tuple(sorted(chosen.values()))
 
 
 def normalise_message_id(value: str | None) -> str | None:

@@ -1,6 +1,11 @@
 """The pure part of SQLite store writes, done on the event loop before a job is queued:
 validation, normalisation, hashing, serialisation. The writer's transaction then runs
 only SQL (``sqlite_writes*``), and a refusal costs no transaction at all.
+
+Keywords are validated here and given one spelling each; which spelling the account
+uses for a keyword (the first it was used with) is the transaction's to decide
+(``sqlite_writes_messages.account_keywords``), since only it sees the account's
+keywords as they are at commit.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from reference.store.normalise import (
     normalise_message_id,
 )
 from reference.store.sqlite_reads import searchable_text
-from reference.store.sqlite_rows import DELETED, envelope_json, keywords_json
+from reference.store.sqlite_rows import DELETED, envelope_json
 from reference.store.sqlite_writes import MAX_THREAD_REFERENCES, MAX_UINT32
 from reference.store.sqlite_writes_flags import PreparedFlags
 from reference.store.sqlite_writes_messages import PreparedDelivery, PreparedMessage
@@ -49,7 +54,7 @@ async def prepare_message(message: NewMessage) -> PreparedMessage:
         deliveries.append(PreparedDelivery(
             account_id=delivery.account_id,
             mailbox=normalise_mailbox_name(delivery.mailbox),
-            keywords_json=keywords_json(keywords),
+            keywords=tuple(sorted(keywords)),
             seen=SEEN in keywords,
             deleted=deleted,
             fallback_to_inbox=delivery.fallback_to_inbox,

@@ -55,7 +55,8 @@ _ENVELOPE_FIELDS = tuple(field.name for field in dataclasses.fields(Envelope))
 
 
 def keywords_json(keywords: Iterable[str]) -> str:
-    """A keyword set as stored: compact JSON, sorted (normalised spellings, no \\Deleted)."""
+    """A keyword set as stored: compact JSON, sorted; system flags in RFC 9051 §2.3.2
+    spelling, other keywords in the account's (the ``keywords`` table), no \\Deleted."""
     return json.dumps(sorted(keywords), ensure_ascii=False, separators=(",", ":"))
 
 

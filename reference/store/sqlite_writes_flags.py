@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reference.store.interface import (
+    AccountId,
     FlagUpdate,
     MailboxEntry,
     MailboxId,
@@ -24,6 +25,7 @@ from reference.store.interface import (
     StoreError,
     Uid,
 )
+from reference.store.normalise import keyword_key
 from reference.store.sqlite_rows import (
     DELETED,
     ENTRY_COLUMNS,
@@ -34,6 +36,7 @@ from reference.store.sqlite_rows import (
 )
 from reference.store.sqlite_writes import get_mailbox
 from reference.store.sqlite_writes_messages import (
+    account_keywords,
     add_members,
     bump,
     members,
@@ -53,7 +56,8 @@ _Kept = tuple[Uid, MessageId, frozenset[str], bool, ModSeq, int, str]
 
 @dataclass(frozen=True, slots=True)
 class PreparedFlags:
-    """An update_flags request, normalised: keywords apart from \\Deleted."""
+    """An update_flags request, normalised: keywords apart from \\Deleted, in the
+    spelling the request gave (the job maps them to the account's)."""
 
     uids: tuple[Uid, ...]
     add: frozenset[str]
@@ -65,28 +69,35 @@ class PreparedFlags:
 
 def update_flags(connection: sqlite3.Connection, mailbox_id: MailboxId,
                  request: PreparedFlags) -> FlagUpdate:
-    """RFC 9051 §6.4.6 STORE with RFC 7162 §3.1.3 UNCHANGEDSINCE."""
+    """RFC 9051 §6.4.6 STORE with RFC 7162 §3.1.3 UNCHANGEDSINCE. Keywords compare
+    case-insensitively (RFC 8621 §4.1.1: "a keyword is a case-insensitive string"):
+    -FLAGS ($LABEL) removes $Label, and added keywords take the account's spelling
+    (``account_keywords``), so +FLAGS ($LABEL) on a message with $Label changes nothing."""
     box = get_mailbox(connection, mailbox_id)
     rows = connection.execute(
         f"SELECT {ENTRY_COLUMNS} FROM mailbox_messages mm JOIN messages m"
         " ON m.id = mm.message_id WHERE mm.mailbox_id = ?"
         " AND mm.uid IN (SELECT value FROM json_each(?)) ORDER BY mm.uid",
         (mailbox_id, uids_json(request.uids))).fetchall()
-    decoder = FlagDecoder()
     modified: list[Uid] = []
-    keywords_changed: dict[MessageId, tuple[frozenset[str], frozenset[str]]] = {}
-    deleted_changed: dict[Uid, bool] = {}
-    kept: list[_Kept] = []
-    for uid, message_id, text, deleted, modseq, size, internal_date in rows:
+    applies = []
+    for row in rows:
         # RFC 7162 §3.1.3: "if the mod-sequence of any metadata item of the message is
         # greater than the specified UNCHANGEDSINCE value, then the requested operation
         # MUST NOT be performed". (UNCHANGEDSINCE 0 always fails: MODSEQs are positive.)
-        if request.unchanged_since is not None and modseq > request.unchanged_since:
-            modified.append(Uid(uid))
-            continue
-        old = decoder.keywords(text)
-        new = (request.replace if request.replace is not None
-               else (old | request.add) - request.remove)
+        if request.unchanged_since is not None and row[4] > request.unchanged_since:
+            modified.append(Uid(row[0]))
+        else:
+            applies.append(row)
+    if not applies:
+        # Nothing to do; in particular no keyword is registered in the account.
+        return FlagUpdate((), tuple(modified), None)
+    new_keywords = _KeywordUpdate(connection, box.account_id, request)
+    keywords_changed: dict[MessageId, tuple[frozenset[str], frozenset[str]]] = {}
+    deleted_changed: dict[Uid, bool] = {}
+    kept: list[_Kept] = []
+    for uid, message_id, text, deleted, modseq, size, internal_date in applies:
+        old, new = new_keywords(text)
         if new != old:
             keywords_changed[MessageId(message_id)] = (old, new)
         if request.deleted is not None and request.deleted != bool(deleted):
@@ -142,6 +153,41 @@ def update_flags(connection: sqlite3.Connection, mailbox_id: MailboxId,
     log.write(connection)
     return FlagUpdate(_entries(kept, log.modseq, changed_uids), tuple(modified),
                       log.modseq)
+
+
+class _KeywordUpdate:
+    """A message's stored keywords -> (its keywords, its keywords after the update),
+    computed once per distinct stored set (a mailbox's messages share a few)."""
+
+    def __init__(self, connection: sqlite3.Connection, account_id: AccountId,
+                 request: PreparedFlags) -> None:
+        self._decoder = FlagDecoder()
+        # The account's spelling of what is set (registering new keywords); what is
+        # removed needs none: it is compared case-insensitively.
+        self._replace = (None if request.replace is None
+                         else account_keywords(connection, account_id, request.replace))
+        self._add = account_keywords(connection, account_id, request.add)
+        self._added = frozenset(map(keyword_key, self._add))
+        self._removed = frozenset(map(keyword_key, request.remove))
+        self._done: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+
+    def __call__(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
+        done = self._done.get(text)
+        if done is None:
+            old = self._decoder.keywords(text)
+            if self._replace is not None:
+                new = self._replace
+            else:
+                # Case-insensitive (RFC 8621 §4.1.1): a stored keyword the request adds
+                # in the account's spelling or removes in any case is replaced or gone,
+                # never kept beside another spelling of itself.
+                new = frozenset(keyword for keyword in old
+                                if keyword_key(keyword) not in self._added
+                                and keyword_key(keyword) not in self._removed)
+                new |= {keyword for keyword in self._add
+                        if keyword_key(keyword) not in self._removed}
+            done = self._done[text] = (old, new)
+        return done
 
 
 def _write_keywords(connection: sqlite3.Connection,

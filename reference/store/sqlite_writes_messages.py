@@ -1,6 +1,7 @@
 """Write jobs of the SQLite store, messages family: storing a message, and the steps
 that every write moving messages between mailboxes shares (adding and removing
-memberships, destroying messages left in no mailbox).
+memberships, destroying messages left in no mailbox), and the account's keyword
+spellings that every write setting keywords goes through (``account_keywords``).
 
 Jobs are functions of the writer's connection, run inside its transaction (see
 ``sqlite_writes``); they may run twice, so they keep every effect in the database.
@@ -8,8 +9,9 @@ Jobs are functions of the writer's connection, run inside its transaction (see
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reference.store.interface import (
@@ -25,8 +27,8 @@ from reference.store.interface import (
     StoreError,
     Uid,
 )
-from reference.store.normalise import INBOX
-from reference.store.sqlite_rows import SEEN, FlagDecoder, uids_json
+from reference.store.normalise import INBOX, is_custom_keyword, keyword_key
+from reference.store.sqlite_rows import SEEN, FlagDecoder, keywords_json, uids_json
 from reference.store.sqlite_writes import (
     MAX_UINT32,
     ChangeLog,
@@ -46,7 +48,7 @@ class PreparedDelivery:
 
     account_id: AccountId
     mailbox: str                    # normalised name
-    keywords_json: str              # the message's keywords (sqlite_rows.keywords_json)
+    keywords: tuple[str, ...]       # the message's, normalised (no \Deleted), sorted
     seen: bool
     deleted: bool                   # \Deleted, for the membership
     fallback_to_inbox: bool
@@ -83,6 +85,7 @@ def _deliver(connection: sqlite3.Connection, message: PreparedMessage,
              delivery: PreparedDelivery) -> Delivered:
     account_id = delivery.account_id
     mailbox_id = _delivery_mailbox(connection, delivery)
+    keywords = keywords_json(account_keywords(connection, account_id, delivery.keywords))
     modseq = bump_modseq(connection, account_id)
     joined_thread = _find_thread(connection, account_id, message)
     row = fetch_one(
@@ -93,7 +96,7 @@ def _deliver(connection: sqlite3.Connection, message: PreparedMessage,
         " RETURNING id",
         (account_id, message.blob_id, len(message.raw), message.internal_date,
          message.internal_date_epoch, message.received_at, joined_thread,
-         delivery.keywords_json, modseq, delivery.envelope_json, message.header_message_id))
+         keywords, modseq, delivery.envelope_json, message.header_message_id))
     assert row is not None
     message_id = MessageId(row[0])
     # A message that starts a thread (thread_id 0) is given its own id as thread id by
@@ -169,6 +172,35 @@ def _find_thread(connection: sqlite3.Connection, account_id: AccountId,
         f" AND header_message_id IN ({placeholders}) ORDER BY id LIMIT 1",
         (account_id, *keys))
     return None if row is None else int(row[0])
+
+
+# --- keyword spellings: what every write that sets keywords shares
+
+
+def account_keywords(connection: sqlite3.Connection, account_id: AccountId,
+                     keywords: Iterable[str]) -> frozenset[str]:
+    """Normalised keywords (``normalise_keywords``: one spelling each) in the spelling
+    the account uses, registering those it has not used before with the spelling given
+    here: the first spelling wins, and a later use in any case maps to it (RFC 8621
+    §4.1.1: "a keyword is a case-insensitive string", so a message cannot hold two
+    spellings of one keyword). System flags and RFC 9051 §2.3.2's keywords have a fixed
+    spelling and need no lookup, so a delivery with none of the others costs nothing.
+    Runs in the write's transaction: two writes registering one keyword in different
+    cases take turns, and the second gets the first one's spelling."""
+    given = frozenset(keywords)
+    custom = {keyword_key(keyword): keyword for keyword in given
+              if is_custom_keyword(keyword)}
+    if not custom:
+        return given
+    connection.executemany(
+        "INSERT INTO keywords (account_id, folded, spelling) VALUES (?, ?, ?)"
+        " ON CONFLICT (account_id, folded) DO NOTHING",
+        [(account_id, folded, spelling) for folded, spelling in sorted(custom.items())])
+    spellings = [spelling for (spelling,) in connection.execute(
+        "SELECT spelling FROM keywords WHERE account_id = ?"
+        " AND folded IN (SELECT value FROM json_each(?))",
+        (account_id, json.dumps(sorted(custom)))).fetchall()]
+    return given.difference(custom.values()).union(spellings)
 
 
 # --- memberships: what COPY, MOVE, EXPUNGE, DELETE and RENAME INBOX share

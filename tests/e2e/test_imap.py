@@ -68,9 +68,8 @@ def test_store_copy_expunge_and_uidplus(server: RunningServer) -> None:
         client.select("INBOX")
         typ, data = client.store("1", "+FLAGS", "(\\Deleted $Label)")
         assert typ == "OK"
-        # Keywords compare case-insensitively (RFC 9051 §2.3.2); the store keeps JMAP's
-        # lower-case spelling.
-        assert b"\\Deleted" in data[0] and b"$label" in data[0].lower()
+        # A keyword keeps the spelling it was first used with in the account.
+        assert b"\\Deleted" in data[0] and b"$Label" in data[0]
         typ, data = client.copy("1:2", "Archive")
         assert typ == "OK" and b"[COPYUID " in data[0]
         typ, data = client.expunge()
@@ -79,6 +78,40 @@ def test_store_copy_expunge_and_uidplus(server: RunningServer) -> None:
         typ, data = client.uid("SEARCH", "ALL")
         assert data == [b"2 3"]                   # UID 1 is not reused
         assert client.status("Archive", "(MESSAGES)")[1] == [b'Archive (MESSAGES 2)']
+    finally:
+        client.logout()
+
+
+def flags_of(fetched: bytes | tuple[bytes, bytes] | None) -> set[bytes]:
+    """The flags in one FETCH response, without \\Recent (a session flag, RFC 3501
+    §2.3.2, which this session may or may not see)."""
+    assert isinstance(fetched, bytes), fetched
+    return set(imaplib.ParseFlags(fetched)) - {b"\\Recent"}
+
+
+def test_keywords_keep_their_spelling_and_compare_case_insensitively(
+        server: RunningServer) -> None:
+    """RFC 9051 §6.4.6 STORE answers with FETCH FLAGS, in the spelling the account first
+    used for a keyword (what clients such as Thunderbird "$Label1" look for); keywords
+    are case-insensitive (RFC 8621 §4.1.1: "a keyword is a case-insensitive string";
+    RFC 9051 §9: "all alphabetic characters are case insensitive"), so -FLAGS in
+    another case removes it and §6.4.4 SEARCH KEYWORD in another case finds it."""
+    client = login(server)
+    try:
+        for subject in ("one", "two"):
+            client.append("INBOX", None, None, f"Subject: {subject}\r\n\r\nx\r\n".encode())
+        client.select("INBOX")
+        typ, data = client.store("1", "+FLAGS", "($Label)")
+        assert typ == "OK" and flags_of(data[0]) == {b"$Label"}
+        typ, data = client.store("2", "+FLAGS", "($LABEL \\SEEN)")
+        assert typ == "OK" and flags_of(data[0]) == {b"\\Seen", b"$Label"}
+        assert client.search(None, "KEYWORD", "$label") == ("OK", [b"1 2"])
+        assert client.search(None, "UNKEYWORD", "$LABEL") == ("OK", [b""])
+        typ, data = client.store("1", "-FLAGS", "($LABEL)")
+        assert typ == "OK" and flags_of(data[0]) == set()
+        assert client.search(None, "KEYWORD", "$label") == ("OK", [b"2"])
+        typ, data = client.fetch("2", "(FLAGS)")
+        assert typ == "OK" and flags_of(data[0]) == {b"\\Seen", b"$Label"}
     finally:
         client.logout()
 

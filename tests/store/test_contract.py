@@ -336,14 +336,15 @@ async def test_mailbox_counters_follow_deliveries(store: MailStore, alice: Accou
 
 
 async def test_keywords_are_stored_normalised(store: MailStore, alice: Account) -> None:
-    """IMAP system flags keep their RFC 9051 §2.3.2 spelling; JMAP's $seen is \\Seen
-    (RFC 8621 §4.1.1); other keywords are case-insensitive."""
+    """IMAP system flags and the keywords RFC 9051 §2.3.2 defines keep their RFC
+    spelling; JMAP's $seen is \\Seen (RFC 8621 §4.1.1); other keywords keep the
+    spelling the account first used (test_contract_keywords.py)."""
     keywords = frozenset({"\\SEEN", "$flagged", "$forwarded", "$Label1", "\\deleted"})
     await store.store_message(new_message(Delivery(alice.id, keywords=keywords)))
     inbox = await store.get_mailbox(alice.id, "INBOX")
     assert inbox is not None and inbox.unseen == 0
     [listed] = await store.list_messages(inbox.id)
-    assert listed.keywords == frozenset({"\\Seen", "\\Flagged", "$Forwarded", "$label1",
+    assert listed.keywords == frozenset({"\\Seen", "\\Flagged", "$Forwarded", "$Label1",
                                          "\\Deleted"})
 
 

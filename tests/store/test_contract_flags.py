@@ -52,7 +52,7 @@ async def test_store_adds_removes_and_replaces_flags(store: MailStore,
     added = await store.update_flags(inbox.id, [1, 2], add=frozenset({SEEN, "$Label"}))
     assert added.modseq == before + 1 and added.modified == ()
     assert [(e.uid, e.flags, e.modseq) for e in added.entries] == [
-        (1, {SEEN, "$label"}, added.modseq), (2, {SEEN, "$label"}, added.modseq)]
+        (1, {SEEN, "$Label"}, added.modseq), (2, {SEEN, "$Label"}, added.modseq)]
     removed = await store.update_flags(inbox.id, [2], remove=frozenset({"$LABEL"}))
     assert [e.flags for e in removed.entries] == [{SEEN}]
     replaced = await store.update_flags(inbox.id, [1, 3],

@@ -17,7 +17,7 @@ from reference.store.interface import AccountId, MailboxId, Uid
 from reference.store.sqlite_schema import SCHEMA_FILE, load_migrations
 
 from .conftest import assert_counters_exact, deliver
-from .test_sqlite import make_account, raw_query
+from .test_sqlite import LATEST_SCHEMA, make_account, raw_query
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ async def test_a_version_2_file_is_migrated(db_path: Path) -> None:
         await assert_counters_exact(store, account)
     finally:
         await store.close()
-    assert raw_query(db_path, "PRAGMA user_version") == [(3,)]
+    assert raw_query(db_path, "PRAGMA user_version") == [(LATEST_SCHEMA,)]
 
 
 # --- rows behind the interface

@@ -219,3 +219,27 @@ CREATE TRIGGER messages_leave_text AFTER DELETE ON messages
 BEGIN
     DELETE FROM message_text WHERE rowid = OLD.id;
 END;
+
+-- migration: 4
+
+-- Keywords keep the spelling they were first used with in the account (normalise.py,
+-- "Keywords"): IMAP clients look for their own spelling, and RFC 8621 §4.1.1 ("a
+-- keyword is a case-insensitive string") makes a later use in another case the same
+-- keyword, so it maps to the first spelling and a message never holds two. One row per
+-- keyword the account has used; system flags and the keywords RFC 9051 §2.3.2 defines
+-- have one spelling everywhere and no row. Rows stay when no message has the keyword
+-- any more, as Dovecot's per-mailbox keyword list does.
+CREATE TABLE keywords (
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    folded     TEXT NOT NULL,               -- lower(spelling): keywords are ASCII
+    spelling   TEXT NOT NULL,
+    PRIMARY KEY (account_id, folded)
+) STRICT, WITHOUT ROWID;
+-- The keywords messages have already: until now the store lower-cased them, so there is
+-- one spelling of each (min() picks one should there be more).
+INSERT INTO keywords (account_id, folded, spelling)
+    SELECT m.account_id, lower(k.value), min(k.value)
+    FROM messages m, json_each(m.keywords) k
+    WHERE substr(k.value, 1, 1) <> '\'
+      AND lower(k.value) NOT IN ('$forwarded', '$mdnsent', '$junk', '$notjunk', '$phishing')
+    GROUP BY m.account_id, lower(k.value);
