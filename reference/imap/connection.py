@@ -48,6 +48,7 @@ from reference.imap.responses import (
     EnabledData,
     ExpungeData,
     FetchData,
+    FetchFlagsRun,
     ImapRemoteProtocolError,
     Response,
     ResponseCode,
@@ -269,7 +270,8 @@ class ServerConnection:
             raise LocalProtocolError("ENABLED answers ENABLE only")
         elif isinstance(response, (ExpungeData, VanishedData)):
             self._check_expunge(command)
-        elif isinstance(response, FetchData) and self.state is not State.SELECTED:
+        elif isinstance(response, FetchData | FetchFlagsRun) \
+                and self.state is not State.SELECTED:
             raise LocalProtocolError("FETCH data needs a selected mailbox")
 
     def _check_expunge(self, command: Command | None) -> None:

@@ -51,6 +51,7 @@ from reference.imap.grammar_fetch import (
     SectionText,
     SimpleAtt,
 )
+from reference.imap.grammar_values import flag_order
 from reference.imap.response_data import (
     BinaryItem,
     BinarySizeItem,
@@ -214,7 +215,7 @@ def fetch_items(plan: FetchPlan, message: FetchSource, *, flags_changed: bool = 
 
 
 def _flags(message: FetchSource) -> FlagsItem:
-    return FlagsItem(tuple(sorted(message.flags)))
+    return FlagsItem(flag_order(message.flags))
 
 
 def _item(att: FetchAtt, message: FetchSource) -> FetchItem:

@@ -7,6 +7,7 @@ Each ``parse_<rule>`` reads from a ``Cursor`` and returns the typed value; each
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from reference.imap.grammar import (
@@ -72,6 +73,13 @@ def parse_flag_list(cursor: Cursor, *, fetch: bool = False, perm: bool = False
                 break
             cursor.sp()
     return tuple(flags)
+
+
+def flag_order(flags: Iterable[str]) -> tuple[str, ...]:
+    """System flags first, in RFC order, then keywords alphabetically: stable output."""
+    present = set(flags)
+    system = tuple(flag for flag in (*SYSTEM_FLAGS, RECENT) if flag in present)
+    return system + tuple(sorted(present.difference(system)))
 
 
 def check_flag(flag: str, *, fetch: bool = False, perm: bool = False) -> bytes:

@@ -22,6 +22,7 @@ from reference.imap.response_data import (
     ExistsData,
     ExpungeData,
     FetchData,
+    FetchFlagsRun,
     FlagsData,
     IdData,
     ListData,
@@ -258,7 +259,8 @@ def preauth(text: str = "", code: ResponseCode | None = None,
 
 Response = (StatusResponse | Continuation | CapabilityData | EnabledData | ListData
             | LsubData | NamespaceData | StatusData | EsearchData | SearchData | FlagsData
-            | ExistsData | RecentData | ExpungeData | VanishedData | FetchData | IdData)
+            | ExistsData | RecentData | ExpungeData | VanishedData | FetchData
+            | FetchFlagsRun | IdData)
 
 __all__ = [
     "AppendUid",
@@ -273,6 +275,7 @@ __all__ = [
     "ExistsData",
     "ExpungeData",
     "FetchData",
+    "FetchFlagsRun",
     "FlagsData",
     "IdData",
     "ImapRemoteProtocolError",

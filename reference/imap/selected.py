@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class ViewEntry:
-    """What the view knows of one message: its UID, flags as IMAP shows them in this
-    mailbox, and MODSEQ (RFC 7162 §3.1)."""
+    """A message the store reports new or changed: its UID, flags as IMAP shows them in
+    this mailbox, and MODSEQ (RFC 7162 §3.1)."""
 
     uid: int
     flags: frozenset[str]
@@ -71,7 +71,9 @@ class SelectedMailbox:
     highest_modseq: int
     # Ascending UIDs of the messages the client knows, ghosts included: MSN = index + 1.
     uids: list[int] = field(default_factory=list)
-    flags: dict[int, ViewEntry] = field(default_factory=dict)
+    # Each message's flags as last told to the client. Only the sets, not one object
+    # per message: a 100,000-message view holds a dict of shared frozensets.
+    flags: dict[int, frozenset[str]] = field(default_factory=dict)
     # RFC 3501 §2.3.2: messages recent to this session (rev1 clients only).
     recent: set[int] = field(default_factory=set)
     _ghosts: set[int] = field(default_factory=set)
@@ -80,13 +82,13 @@ class SelectedMailbox:
     _announced_recent: int = 0
 
     @classmethod
-    def open(cls, mailbox_id: int, uid_validity: int, entries: Iterable[ViewEntry], *,
-             read_only: bool, highest_modseq: int,
+    def open(cls, mailbox_id: int, uid_validity: int, uids: Sequence[int],
+             flags: Sequence[frozenset[str]], *, read_only: bool, highest_modseq: int,
              recent: Iterable[int] = ()) -> SelectedMailbox:
-        view = cls(mailbox_id, uid_validity, read_only, highest_modseq)
-        for entry in sorted(entries, key=lambda e: e.uid):
-            view.uids.append(entry.uid)
-            view.flags[entry.uid] = entry
+        """The view of ``uids``, ascending as the store reads them (RFC 9051 §2.3.1.1),
+        with ``flags[i]`` the flags of ``uids[i]``."""
+        view = cls(mailbox_id, uid_validity, read_only, highest_modseq,
+                   list(uids), dict(zip(uids, flags, strict=True)))
         view.recent = set(recent)
         view._announced_exists = len(view.uids)       # SELECT's own EXISTS says it
         view._announced_recent = len(view.recent)
@@ -113,7 +115,8 @@ class SelectedMailbox:
         """Expunged in the store, not yet reported to the client."""
         return uid in self._ghosts
 
-    def entry(self, uid: int) -> ViewEntry | None:
+    def flags_of(self, uid: int) -> frozenset[str] | None:
+        """The flags of a message in the view that is not a ghost."""
         return None if uid in self._ghosts else self.flags.get(uid)
 
     @property
@@ -143,16 +146,17 @@ class SelectedMailbox:
                 # RFC 9051 §2.3.1.1: UIDs are assigned in ascending order, so a new
                 # message always goes at the end.
                 self.uids.append(entry.uid)
-                self.flags[entry.uid] = entry
+                self.flags[entry.uid] = entry.flags
                 newest = entry.uid
                 continue
             known = self.flags.get(entry.uid)
             if known is None:
                 continue             # expunged and already reported: not in the view
-            self.flags[entry.uid] = entry
+            self.flags[entry.uid] = entry.flags
             if entry.uid in report_own:
                 self._unreported_flags.pop(entry.uid, None)
-            elif known.flags != entry.flags or known.modseq != entry.modseq:
+            elif known != entry.flags or entry.modseq > self.highest_modseq:
+                # New flags, or a new MODSEQ (RFC 7162 §3.1: a CONDSTORE client is told).
                 self._unreported_flags[entry.uid] = entry
         self.highest_modseq = max(self.highest_modseq, highest_modseq)
 

@@ -19,11 +19,13 @@ from reference.imap.grammar import (
     WireWriter,
     can_quote,
     is_atom,
-    write_astring,
     write_quoted,
     write_string,
 )
+from reference.imap.grammar_list import write_mbox_list_extended
 from reference.imap.grammar_values import (
+    check_flag,
+    flag_order,
     write_flag_list,
     write_mailbox,
     write_sequence_set,
@@ -39,6 +41,7 @@ from reference.imap.responses import (
     ExistsData,
     ExpungeData,
     FetchData,
+    FetchFlagsRun,
     FlagsData,
     IdData,
     ListData,
@@ -54,7 +57,6 @@ from reference.imap.responses import (
 )
 from reference.imap.sequence_sets import SequenceSet
 from reference.imap.serializer_fetch import write_fetch_items
-from reference.imap.values import write_value
 
 TAG_PATTERN = re.compile(r"[\x21\x23\x24\x26\x27\x2c-\x5b\x5d\x5e-\x7a\x7c-\x7e]+\Z")
 # A text must not look like the start of a literal where a line ends (a client reads
@@ -65,6 +67,8 @@ _CODE_TEXT = re.compile(r"[^\]\r\n\x00]+\Z")
 
 def write_response(response: Response, modes: Modes) -> bytes:
     """The wire form of one response, CRLF included."""
+    if isinstance(response, FetchFlagsRun):
+        return _write_fetch_flags_run(response)
     writer = WireWriter(utf8=modes.utf8)
     try:
         if isinstance(response, Continuation):
@@ -194,6 +198,27 @@ def _write_code(writer: WireWriter, response: StatusResponse, modes: Modes) -> N
                 raise ValueError(f"{code.value} takes no data")
 
 
+def _write_fetch_flags_run(run: FetchFlagsRun) -> bytes:
+    """``FetchFlagsRun``: one ``"*" SP nz-number SP "FETCH" SP "(" ["UID" SP uniqueid SP]
+    "FLAGS" SP flag-list ")" CRLF`` per row (RFC 9051 §9 message-data, msg-att-dynamic)."""
+    written: dict[frozenset[str], bytes] = {}
+    lines: list[bytes] = []
+    line = b"* %d FETCH (UID %d FLAGS %s)\r\n" if run.with_uid else b"* %d FETCH (FLAGS %s)\r\n"
+    try:
+        for msn, uid, flags in run.rows:
+            flag_list = written.get(flags)
+            if flag_list is None:
+                flag_list = written[flags] = b"(" + b" ".join(
+                    check_flag(flag, fetch=True) for flag in flag_order(flags)) + b")"
+            if not (0 < msn < 2**32 and 0 < uid < 2**32):
+                raise ValueError(f"not an nz-number: {msn} {uid}")
+            lines.append(line % (msn, uid, flag_list) if run.with_uid
+                         else line % (msn, flag_list))
+    except ValueError as exc:
+        raise LocalProtocolError(f"cannot write FetchFlagsRun: {exc}") from exc
+    return b"".join(lines)
+
+
 def _nz(number: int) -> int:
     if not 0 < number < 2**32:
         raise ValueError(f"not an nz-number: {number}")
@@ -239,33 +264,9 @@ def _write_list(writer: WireWriter, name: bytes, response: ListData | LsubData) 
     writer.raw(b" ")
     write_mailbox(writer, response.mailbox)
     if isinstance(response, ListData):
-        items: list[tuple[bytes, list[bytes]]] = []
-        if response.child_info is not None:
-            # childinfo-extended-item = "CHILDINFO" SP "(" list-select-base-opt-quoted
-            #                           *(SP list-select-base-opt-quoted) ")"
-            if not response.child_info or not all(is_atom(o.encode()) for o in response.child_info):
-                raise ValueError("CHILDINFO lists selection options")
-            items.append((b'"CHILDINFO"', [b"(" + b" ".join(
-                b'"' + o.encode() + b'"' for o in response.child_info) + b")"]))
-        if items or response.old_name is not None or response.extensions:
-            writer.raw(b" (")
-            first = True
-            for tag, value in items:
-                writer.raw((b"" if first else b" ") + tag + b" " + b"".join(value))
-                first = False
-            if response.old_name is not None:
-                # oldname-extended-item = "OLDNAME" SP "(" mailbox ")"
-                writer.raw((b"" if first else b" ") + b'"OLDNAME" (')
-                write_mailbox(writer, response.old_name)
-                writer.raw(b")")
-                first = False
-            for tag_text, ext_value in response.extensions:
-                writer.raw(b"" if first else b" ")
-                write_astring(writer, tag_text.encode("utf-8"))
-                writer.raw(b" ")
-                write_value(writer, ext_value)
-                first = False
-            writer.raw(b")")
+        # [SP mbox-list-extended] (RFC 5258 §9; grammar_list.py)
+        write_mbox_list_extended(writer, response.child_info, response.old_name,
+                                 response.extensions)
 
 
 def _write_data(writer: WireWriter, response: Response, modes: Modes) -> None:

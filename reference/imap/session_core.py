@@ -16,12 +16,14 @@ from typing import Protocol
 from reference.directory.policy import PlaintextAuth
 from reference.imap.capabilities import Modes
 from reference.imap.commands import Command, Fetch, Search, Store
+from reference.imap.grammar_values import RECENT, flag_order
 from reference.imap.limits import ImapLimits
 from reference.imap.response_data import FlagsItem, ModSeqItem, UidItem
 from reference.imap.responses import (
     ExistsData,
     ExpungeData,
     FetchData,
+    FetchFlagsRun,
     RecentData,
     Response,
     ResponseCode,
@@ -50,13 +52,13 @@ from reference.store.interface import (
 
 log = logging.getLogger("rfcmail.imap")
 
-# RFC 9051 §2.3.2: the system flags, in the order FLAGS responses list them.
-SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
-RECENT = "\\Recent"
 SEEN = "\\Seen"
 DELETED = "\\Deleted"
 # Responses sent between two waits for the client to read (see Output.drain).
 DRAIN_EVERY = 256
+# FETCH responses of flags per FetchFlagsRun (one wait for the client after each).
+FLAG_RUN = 2048
+_RECENT_SET = frozenset({RECENT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +104,6 @@ class CommandFailed(Exception):
 
 def failed(tag: str, text: str, code: ResponseCode | None = None) -> CommandFailed:
     return CommandFailed(no(tag, text, code))
-
-
-def flag_order(flags: Iterable[str]) -> tuple[str, ...]:
-    """System flags first, in RFC order, then keywords alphabetically: stable output."""
-    present = set(flags)
-    system = tuple(flag for flag in (*SYSTEM_FLAGS, RECENT) if flag in present)
-    return system + tuple(sorted(present.difference(system)))
 
 
 def view_entry(entry: MailboxEntry) -> ViewEntry:
@@ -198,9 +193,34 @@ class SessionCore:
             self.send(ExistsData(updates.exists))
         if updates.recent is not None and not self.rev2:
             self.send(RecentData(updates.recent))
-        for change in updates.flag_changes:
-            self.send(FetchData(change.msn, self.flag_items(view, change.uid, change.flags,
-                                                            change.modseq)))
+        if self.out.modes.condstore:
+            for change in updates.flag_changes:
+                self.send(FetchData(change.msn, self.flag_items(
+                    view, change.uid, change.flags, change.modseq)))
+        elif updates.flag_changes:
+            # The UID goes with the flags: clients that track messages by UID need it,
+            # and RFC 9051 §7.5.2 allows any item in a FETCH.
+            self.send(self.flag_run([(change.msn, change.uid, change.flags)
+                                     for change in updates.flag_changes], with_uid=True))
+
+    def flag_run(self, rows: list[tuple[int, int, frozenset[str]]], *, with_uid: bool
+                 ) -> FetchFlagsRun:
+        """FETCH responses of ``(msn, uid, flags)`` rows, \\Recent added where it
+        applies (RFC 3501 §2.3.2, IMAP4rev1 sessions only)."""
+        view = self.require_selected()
+        recent = view.recent
+        if recent and not self.rev2:
+            rows = [(msn, uid, flags | _RECENT_SET if uid in recent else flags)
+                    for msn, uid, flags in rows]
+        return FetchFlagsRun(tuple(rows), with_uid)
+
+    async def send_flags(self, rows: list[tuple[int, int, frozenset[str]]], *,
+                         with_uid: bool) -> None:
+        """STORE's answer or a FETCH of flags, in runs, waiting for the client to read
+        between them (a FETCH 1:* (FLAGS) of 100,000 messages is not held at once)."""
+        for start in range(0, len(rows), FLAG_RUN):
+            self.send(self.flag_run(rows[start:start + FLAG_RUN], with_uid=with_uid))
+            await self.out.drain()
 
     def flag_items(self, view: SelectedMailbox, uid: int, flags: frozenset[str],
                    modseq: int = 0) -> tuple[UidItem | FlagsItem | ModSeqItem, ...]:

@@ -21,6 +21,8 @@ from reference.imap.commands import (
     Unselect,
     Unsubscribe,
 )
+from reference.imap.grammar_values import SYSTEM_FLAGS, flag_order
+from reference.imap.mailbox_names import encode_modified_utf7
 from reference.imap.response_data import ExistsData, NamespaceDescription, RecentData
 from reference.imap.responses import (
     FlagsData,
@@ -33,14 +35,7 @@ from reference.imap.responses import (
     ok,
 )
 from reference.imap.selected import SelectedMailbox
-from reference.imap.session_core import (
-    SYSTEM_FLAGS,
-    CommandFailed,
-    SessionCore,
-    failed,
-    flag_order,
-    view_entry,
-)
+from reference.imap.session_core import SEEN, CommandFailed, SessionCore, failed
 from reference.store.interface import (
     HIERARCHY_SEPARATOR,
     AlreadyExists,
@@ -87,6 +82,12 @@ def superiors(name: str) -> list[str]:
 class MailboxCommands(SessionCore):
     """§6.3 commands; ``ImapSession`` dispatches to these."""
 
+    def named(self, name: str) -> str:
+        """A mailbox name quoted in a response text as the client spells it on the wire:
+        UTF-8 after ENABLE IMAP4rev2, modified UTF-7 before (RFC 3501 §5.1.3). RFC 9051
+        §9 text: "Non-ASCII text can only be returned after ENABLE IMAP4rev2 command"."""
+        return repr(name if self.rev2 else encode_modified_utf7(name))
+
     # --- SELECT / EXAMINE (§6.3.2, §6.3.3) ----------------------------------------------
 
     async def select(self, command: Select | Examine) -> StatusResponse:
@@ -103,18 +104,16 @@ class MailboxCommands(SessionCore):
             self.send(ok(None, "Previous mailbox is now closed", ResponseCode.CLOSED))
         mailbox = await self.store.get_mailbox(account.id, command.mailbox)
         if mailbox is None:
-            return failed(command.tag, f"No mailbox named {command.mailbox!r}",
+            return failed(command.tag, f"No mailbox named {self.named(command.mailbox)}",
                           ResponseCode.NONEXISTENT).response
         snapshot = await self.store.mailbox_view(mailbox.id)
         mailbox = snapshot.mailbox
         view = SelectedMailbox.open(
-            int(mailbox.id), mailbox.uid_validity,
-            (view_entry(entry) for entry in snapshot.entries), read_only=read_only,
-            highest_modseq=int(mailbox.highest_modseq))
+            int(mailbox.id), mailbox.uid_validity, snapshot.uids, snapshot.flags,
+            read_only=read_only, highest_modseq=int(mailbox.highest_modseq))
         self.selected = view
         self.saved_result = []          # RFC 5182 §2.1: SELECT empties the saved result
-        keywords = set().union(*(entry.flags for entry in snapshot.entries)) \
-            if snapshot.entries else set()
+        keywords = set().union(*set(snapshot.flags))      # the few distinct sets
         flags = flag_order({*SYSTEM_FLAGS, *keywords})
         self.send(FlagsData(flags))
         self.send(ExistsData(view.exists))
@@ -122,8 +121,8 @@ class MailboxCommands(SessionCore):
             await self.claim_recent(view)
             view.take_updates(expunges_allowed=False)    # RECENT goes out below instead
             self.send(RecentData(len(view.recent)))
-            first_unseen = next((index + 1 for index, entry in enumerate(snapshot.entries)
-                                 if "\\Seen" not in entry.flags), None)
+            first_unseen = next((index + 1 for index, flags in enumerate(snapshot.flags)
+                                 if SEEN not in flags), None)
             if first_unseen is not None:
                 # RFC 3501 §6.3.1: "OK [UNSEEN <n>]" the first unseen message.
                 self.send(ok(None, f"Message {first_unseen} is first unseen",
@@ -175,7 +174,7 @@ class MailboxCommands(SessionCore):
                               "\\Archive may be set on a mailbox", ResponseCode.USEATTR).response
             special_use = uses[0]
         if name == INBOX or await self.store.get_mailbox(account.id, name) is not None:
-            return failed(command.tag, f"Mailbox {name!r} exists",
+            return failed(command.tag, f"Mailbox {self.named(name)} exists",
                           ResponseCode.ALREADYEXISTS).response
         # RFC 9051 §6.3.4: "the server SHOULD create any superior hierarchical names that
         # are needed for the CREATE command to be successfully completed."
@@ -183,7 +182,7 @@ class MailboxCommands(SessionCore):
         try:
             await self.store.create_mailbox(account.id, name, special_use=special_use)
         except AlreadyExists:
-            return failed(command.tag, f"Mailbox {name!r} exists",
+            return failed(command.tag, f"Mailbox {self.named(name)} exists",
                           ResponseCode.ALREADYEXISTS).response
         except StoreError as error:
             return failed(command.tag, str(error), ResponseCode.CANNOT).response
@@ -205,7 +204,7 @@ class MailboxCommands(SessionCore):
             # RFC 9051 §6.3.5: "It is an error to attempt to delete INBOX".
             return failed(command.tag, "INBOX cannot be deleted", ResponseCode.CANNOT).response
         except MailboxNotFound:
-            return failed(command.tag, f"No mailbox named {command.mailbox!r}",
+            return failed(command.tag, f"No mailbox named {self.named(command.mailbox)}",
                           ResponseCode.NONEXISTENT).response
         return ok(command.tag, "DELETE completed")
 
@@ -215,10 +214,11 @@ class MailboxCommands(SessionCore):
         if new == INBOX:
             return failed(command.tag, "INBOX exists", ResponseCode.ALREADYEXISTS).response
         if await self.store.get_mailbox(account.id, command.existing_mailbox) is None:
-            return failed(command.tag, f"No mailbox named {command.existing_mailbox!r}",
+            return failed(command.tag,
+                          f"No mailbox named {self.named(command.existing_mailbox)}",
                           ResponseCode.NONEXISTENT).response
         if await self.store.get_mailbox(account.id, new) is not None:
-            return failed(command.tag, f"Mailbox {new!r} exists",
+            return failed(command.tag, f"Mailbox {self.named(new)} exists",
                           ResponseCode.ALREADYEXISTS).response
         if (new + HIERARCHY_SEPARATOR).startswith(command.existing_mailbox + HIERARCHY_SEPARATOR):
             return failed(command.tag, "A mailbox cannot be renamed into itself",
@@ -229,7 +229,8 @@ class MailboxCommands(SessionCore):
         try:
             await self.store.rename_mailbox(account.id, command.existing_mailbox, new)
         except MailboxNotFound:
-            return failed(command.tag, f"No mailbox named {command.existing_mailbox!r}",
+            return failed(command.tag,
+                          f"No mailbox named {self.named(command.existing_mailbox)}",
                           ResponseCode.NONEXISTENT).response
         except AlreadyExists as error:
             return failed(command.tag, str(error), ResponseCode.ALREADYEXISTS).response
@@ -289,7 +290,7 @@ class MailboxCommands(SessionCore):
         account = self.require_account()
         mailbox = await self.store.get_mailbox(account.id, command.mailbox)
         if mailbox is None:
-            return failed(command.tag, f"No mailbox named {command.mailbox!r}",
+            return failed(command.tag, f"No mailbox named {self.named(command.mailbox)}",
                           ResponseCode.NONEXISTENT).response
         self.send(await self.status_data(mailbox, command.attributes))
         return ok(command.tag, "STATUS completed")

@@ -26,7 +26,8 @@ from reference.imap.commands import (
 )
 from reference.imap.fetch import FetchError, FetchPlan, FetchSource, fetch_items, plan_fetch
 from reference.imap.grammar_fetch import FetchAttName, SimpleAtt
-from reference.imap.response_data import FlagsItem, UidItem
+from reference.imap.grammar_values import RECENT
+from reference.imap.response_data import UidItem
 from reference.imap.responses import (
     AppendUid,
     CopyUid,
@@ -48,14 +49,7 @@ from reference.imap.search import (
     search_response,
 )
 from reference.imap.sequence_sets import Intervals, SequenceSet, SequenceSetError
-from reference.imap.session_core import (
-    DRAIN_EVERY,
-    RECENT,
-    SEEN,
-    SessionCore,
-    flag_order,
-    view_entry,
-)
+from reference.imap.session_core import DRAIN_EVERY, SEEN, SessionCore, view_entry
 from reference.message.mime import parse_message
 from reference.message.model import ParsedMessage
 from reference.store.interface import (
@@ -164,9 +158,9 @@ class MessageCommands(SessionCore):
                 if loaded is None:
                     continue                 # expunged meanwhile
                 raw, parsed = loaded
-            known = view.entry(uid)
+            known = view.flags_of(uid)
             subject = SearchSubject(
-                msn=msn, uid=uid, flags=known.flags if known else entry.flags,
+                msn=msn, uid=uid, flags=known if known is not None else entry.flags,
                 modseq=int(entry.modseq), size=entry.size,
                 internal_date=entry.internal_date, recent=uid in view.recent,
                 raw=raw, parsed=parsed)
@@ -211,7 +205,7 @@ class MessageCommands(SessionCore):
         if plan.sets_seen and not view.read_only:
             # §6.4.5: "The \Seen flag is implicitly set"
             unseen = [Uid(view.uid_at(msn)) for msn in live
-                      if SEEN not in view.flags[view.uid_at(msn)].flags]
+                      if SEEN not in view.flags[view.uid_at(msn)]]
             if unseen:
                 update = await self.store.update_flags(MailboxId(view.mailbox_id), unseen,
                                                        add=frozenset({SEEN}))
@@ -236,21 +230,15 @@ class MessageCommands(SessionCore):
     async def fetch_from_view(self, plan: FetchPlan, msns: list[int]) -> None:
         """UID and FLAGS: the view knows them (the FETCH (UID FLAGS) of a resync)."""
         view = self.require_selected()
-        show_recent = not self.rev2
-        for count, msn in enumerate(msns, 1):
-            uid = view.uid_at(msn)
-            known = view.flags[uid]
-            flags = known.flags | {RECENT} if show_recent and uid in view.recent \
-                else known.flags
-            items: list[UidItem | FlagsItem] = []
-            for att in plan.atts:
-                if att == SimpleAtt(FetchAttName.UID):
-                    items.append(_uid_item(uid))
-                else:
-                    items.append(_flags_item(flags))
-            self.send(FetchData(msn, tuple(items)))
-            if count % DRAIN_EVERY == 0:
-                await self.out.drain()
+        uids, flags = view.uids, view.flags
+        if SimpleAtt(FetchAttName.FLAGS) not in plan.atts:      # UID alone
+            for count, msn in enumerate(msns, 1):
+                self.send(FetchData(msn, (UidItem(uids[msn - 1]),)))
+                if count % DRAIN_EVERY == 0:
+                    await self.out.drain()
+            return
+        rows = [(msn, uid, flags[uid]) for msn in msns for uid in (uids[msn - 1],)]
+        await self.send_flags(rows, with_uid=SimpleAtt(FetchAttName.UID) in plan.atts)
 
     async def fetch_from_store(self, plan: FetchPlan, msns: list[int], seen_now: set[int]
                                ) -> None:
@@ -262,7 +250,7 @@ class MessageCommands(SessionCore):
         for count, msn in enumerate(msns, 1):
             uid = view.uid_at(msn)
             entry = by_uid.get(uid)
-            known = view.entry(uid)
+            known = view.flags_of(uid)
             if entry is None or known is None:
                 continue                      # expunged meanwhile; reported later
             raw = parsed = None
@@ -271,9 +259,8 @@ class MessageCommands(SessionCore):
                 if loaded is None:
                     continue
                 raw, parsed = loaded
-            flags = known.flags | {RECENT} if show_recent and uid in view.recent \
-                else known.flags
-            source = FetchSource(uid=uid, flags=frozenset(flag_order(flags)),
+            flags = known | {RECENT} if show_recent and uid in view.recent else known
+            source = FetchSource(uid=uid, flags=flags,
                                  modseq=int(entry.modseq), size=entry.size,
                                  internal_date=entry.internal_date, raw=raw, parsed=parsed)
             self.send(FetchData(msn, fetch_items(plan, source,
@@ -318,19 +305,9 @@ class MessageCommands(SessionCore):
             # §6.4.6: the server returns "an untagged FETCH response with the new flags
             # of each message"; .SILENT: "the server SHOULD NOT" (others' changes still
             # go out, with the updates).
-            show_recent = not self.rev2
-            for count, entry in enumerate(update.entries, 1):
-                uid = int(entry.uid)
-                msn = view.msn(uid)
-                if msn is None:
-                    continue
-                shown = entry.flags | {RECENT} if show_recent and uid in view.recent \
-                    else entry.flags
-                items = (_uid_item(uid), _flags_item(shown)) if command.uid \
-                    else (_flags_item(shown),)
-                self.send(FetchData(msn, items))
-                if count % DRAIN_EVERY == 0:
-                    await self.out.drain()
+            rows = [(msn, int(entry.uid), entry.flags) for entry in update.entries
+                    for msn in (view.msn(entry.uid),) if msn is not None]
+            await self.send_flags(rows, with_uid=command.uid)
         if ghosts and not command.uid:
             return no(command.tag, "Some of the messages were expunged; the others were "
                                    "updated", ResponseCode.EXPUNGEISSUED)
@@ -379,14 +356,6 @@ class MessageCommands(SessionCore):
         view.note_changes((), [int(src) for src, _ in pairs], view.highest_modseq)
         await self.refresh(command)
         return ok(command.tag, "MOVE completed")
-
-
-def _uid_item(uid: int) -> UidItem:
-    return UidItem(uid)
-
-
-def _flags_item(flags: frozenset[str]) -> FlagsItem:
-    return FlagsItem(flag_order(flags))
 
 
 __all__ = ["MessageCommands"]

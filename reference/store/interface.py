@@ -289,12 +289,16 @@ class MailboxEntry:
 
 @dataclass(frozen=True, slots=True)
 class MailboxView:
-    """A mailbox and all its messages, read in one snapshot: ``mailbox.highest_modseq``
-    is exactly the state ``entries`` show, so changes after it are ``mailbox_changes``
-    from that value (RFC 7162 §3.1.2.1 HIGHESTMODSEQ at SELECT)."""
+    """A mailbox and the UID and flags of each of its messages, read in one snapshot:
+    ``mailbox.highest_modseq`` is exactly the state they show, so changes after it are
+    ``mailbox_changes`` from that value (RFC 7162 §3.1.2.1 HIGHESTMODSEQ at SELECT).
+
+    Columns rather than one ``MailboxEntry`` per message: SELECT of a 100,000-message
+    mailbox reads this, and needs nothing else per message."""
 
     mailbox: Mailbox
-    entries: list[MailboxEntry]     # in UID order
+    uids: list[Uid]                 # ascending
+    flags: list[frozenset[str]]     # flags[i] belong to uids[i]; equal sets are one object
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,12 +420,13 @@ class MailStore(Protocol):
 
     # --- IMAP views of a mailbox (MailboxNotFound when it is gone)
     async def mailbox_view(self, mailbox_id: MailboxId) -> MailboxView:
-        """SELECT: the mailbox and every message in it, in UID order, one snapshot."""
+        """SELECT: the mailbox and the UIDs and flags of its messages, one snapshot."""
         ...
 
     async def mailbox_entries(self, mailbox_id: MailboxId,
-                              uids: Iterable[Uid]) -> list[MailboxEntry]:
-        """Those of ``uids`` that are in the mailbox, in UID order."""
+                              uids: Iterable[Uid] | None = None) -> list[MailboxEntry]:
+        """Those of ``uids`` (None: every message) that are in the mailbox, in UID
+        order."""
         ...
 
     async def mailbox_changes(self, mailbox_id: MailboxId, since: ModSeq) -> MailboxChanges:

@@ -428,8 +428,8 @@ class SqliteStore:
         return await self._read(lambda connection: reads.mailbox_view(connection, mailbox_id))
 
     async def mailbox_entries(self, mailbox_id: MailboxId,
-                              uids: Iterable[Uid]) -> list[MailboxEntry]:
-        wanted = uids_json(prepare_uids(uids))
+                              uids: Iterable[Uid] | None = None) -> list[MailboxEntry]:
+        wanted = None if uids is None else uids_json(prepare_uids(uids))
         return await self._read(lambda connection: reads.mailbox_entries(
             connection, mailbox_id, wanted))
 

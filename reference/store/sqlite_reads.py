@@ -118,16 +118,24 @@ def mailbox_view(connection: sqlite3.Connection, mailbox_id: MailboxId) -> Mailb
     def read(connection: sqlite3.Connection) -> MailboxView:
         box = get_mailbox(connection, mailbox_id)
         # The primary key (mailbox_id, uid) is the table's order: one range scan, in UID
-        # order, and one rowid lookup per message for its keywords, size and date.
-        rows = connection.execute(_ENTRIES + " ORDER BY mm.uid", (mailbox_id,)).fetchall()
-        return MailboxView(box, entries(rows))
+        # order, and one rowid lookup per message for its keywords.
+        rows = connection.execute(
+            "SELECT mm.uid, m.keywords, mm.deleted FROM mailbox_messages mm"
+            " JOIN messages m ON m.id = mm.message_id WHERE mm.mailbox_id = ?"
+            " ORDER BY mm.uid", (mailbox_id,)).fetchall()
+        decode = FlagDecoder().flags
+        return MailboxView(box, [row[0] for row in rows],
+                           [decode(keywords, deleted) for _, keywords, deleted in rows])
     return snapshot(connection, read)
 
 
 def mailbox_entries(connection: sqlite3.Connection, mailbox_id: MailboxId,
-                    uids_json: str) -> list[MailboxEntry]:
+                    uids_json: str | None) -> list[MailboxEntry]:
     def read(connection: sqlite3.Connection) -> list[MailboxEntry]:
         get_mailbox(connection, mailbox_id)
+        if uids_json is None:
+            return entries(connection.execute(_ENTRIES + " ORDER BY mm.uid",
+                                              (mailbox_id,)).fetchall())
         return entries(connection.execute(
             _ENTRIES + " AND mm.uid IN (SELECT value FROM json_each(?)) ORDER BY mm.uid",
             (mailbox_id, uids_json)).fetchall())

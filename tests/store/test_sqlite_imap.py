@@ -80,12 +80,13 @@ async def test_a_version_2_file_is_migrated(db_path: Path) -> None:
     try:
         account = AccountId(1)
         inbox = await store.mailbox_view(MailboxId(1))
-        assert [(e.uid, e.flags) for e in inbox.entries] == [
+        inbox_entries = await store.mailbox_entries(MailboxId(1))
+        assert [(e.uid, e.flags) for e in inbox_entries] == [
             (1, {"\\Deleted", "\\Seen"}), (2, {"$label"})]
         assert (inbox.mailbox.deleted, inbox.mailbox.unseen) == (1, 1)
         archive = await store.mailbox_view(MailboxId(2))
         assert archive.mailbox.deleted == 1
-        message = await store.get_message(inbox.entries[0].message_id)
+        message = await store.get_message(inbox_entries[0].message_id)
         assert message is not None and message.keywords == {"\\Seen"}
         assert raw_query(db_path, "SELECT keywords FROM messages ORDER BY id") == [
             ('["\\\\Seen"]',), ('["$label"]',)]
@@ -94,7 +95,7 @@ async def test_a_version_2_file_is_migrated(db_path: Path) -> None:
             True, True, False]
         assert await store.search_candidates(MailboxId(1), ["anything"]) == {1, 2}
         assert await store.expunge(MailboxId(1)) == [1]
-        assert await store.get_message(inbox.entries[0].message_id) is not None  # Archive
+        assert await store.get_message(inbox_entries[0].message_id) is not None  # Archive
         new = await deliver(store, account, search_text="fresh text")
         assert await store.search_candidates(MailboxId(1), ["fresh"]) == {2, new.uid}
         await assert_counters_exact(store, account)
