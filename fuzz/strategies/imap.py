@@ -846,25 +846,54 @@ def _mbx_attributes(draw: st.DrawFn) -> tuple[str, ...]:
     return tuple(found) + ((sflag,) if sflag else ())
 
 
-# tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")"
-_EXT_COMP: st.SearchStrategy[Value] = st.recursive(
-    atoms(max_length=8), lambda inner: st.lists(inner, max_size=3).map(tuple), max_leaves=6)
+# tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")" (grammar_list.py)
+# tagged-ext-comp = astring / tagged-ext-comp *(SP tagged-ext-comp) / "(" tagged-ext-comp ")"
+_COMP_STRINGS: st.SearchStrategy[Value] = st.one_of(
+    atoms(max_length=8),
+    st.text(st.characters(codec="utf-8", exclude_characters="\x00",
+                          exclude_categories=_NO_SURROGATES), max_size=12),
+    st.binary(max_size=8).filter(lambda b: b"\x00" not in b and not _is_utf8(b)))
+_EXT_COMP: st.SearchStrategy[tuple[Value, ...]] = st.recursive(
+    st.lists(_COMP_STRINGS, min_size=1, max_size=3).map(tuple),
+    lambda inner: st.lists(st.one_of(_COMP_STRINGS, inner), min_size=1, max_size=3)
+    .map(tuple), max_leaves=8)
 _EXT_VALUES: st.SearchStrategy[Value] = st.one_of(
-    _numbers(maximum=NUMBER64_MAX), st.lists(_EXT_COMP, max_size=3).map(tuple))
+    _numbers(maximum=NUMBER64_MAX),
+    sequence_sets().map(str).filter(lambda text: not text.isdigit()),
+    st.just(()), _EXT_COMP)
+# list-select-base-opt = "SUBSCRIBED" / option-extension; option-extension = (option-
+# standard-tag / option-vendor-tag) [SP option-value]; option-value = "(" option-val-comp
+# ")"; inside the DQUOTEs of CHILDINFO an astring is 1*ASTRING-CHAR.
+_OPTION_WORDS = st.text(st.sampled_from(ATOM_CHARS + "]"), min_size=1, max_size=6)
+_OPTION_VAL_COMP: st.SearchStrategy[str] = st.recursive(
+    _OPTION_WORDS, lambda inner: st.lists(st.one_of(inner, inner.map(lambda c: f"({c})")),
+                                          min_size=1, max_size=3).map(" ".join),
+    max_leaves=6)
+_BASE_OPTS = st.one_of(
+    st.sampled_from(("SUBSCRIBED", "REMOTE", "SPECIAL-USE", "vendor.x-option")),
+    st.tuples(atoms(max_length=10), _OPTION_VAL_COMP).map(lambda p: f"{p[0]} ({p[1]})"))
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 @_cached
 def list_datas() -> st.SearchStrategy[ListData]:
-    """``"LIST" SP mailbox-list`` with CHILDINFO, OLDNAME and other extended items."""
+    """``"LIST" SP mailbox-list`` with ``mbox-list-extended`` in every form RFC 5258 §9
+    allows: CHILDINFO with any list-select-base-opt, OLDNAME, and other items whose
+    tagged-ext-val is a number, a sequence-set, "()" or a nested tagged-ext-comp."""
     extension_tag = atoms(max_length=10).filter(
         lambda t: t.upper() not in ("CHILDINFO", "OLDNAME"))
     return st.builds(
         ListData, _mbx_attributes(), _DELIMITERS, mailbox_names(),
-        _optional(st.lists(st.sampled_from(("SUBSCRIBED", "REMOTE", "SPECIAL-USE")),
-                           min_size=1, max_size=2).map(tuple)),
+        _optional(st.lists(_BASE_OPTS, min_size=1, max_size=3).map(tuple)),
         _optional(mailbox_names()),
-        st.lists(st.tuples(extension_tag, _EXT_VALUES), max_size=2, unique_by=lambda p: p[0])
-        .map(tuple))
+        st.lists(st.tuples(extension_tag, _EXT_VALUES), max_size=3).map(tuple))
 
 
 @_cached

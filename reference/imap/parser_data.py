@@ -6,8 +6,6 @@ each form is quoted above its parser.
 
 from __future__ import annotations
 
-import re
-
 from reference.imap.commands import StatusAtt
 from reference.imap.grammar import (
     NUMBER64_MAX,
@@ -23,6 +21,7 @@ from reference.imap.grammar import (
 )
 from reference.imap.grammar_body import check_body, check_envelope, parse_body, parse_envelope
 from reference.imap.grammar_fetch import parse_section, parse_section_binary
+from reference.imap.grammar_list import parse_mbox_list_extended
 from reference.imap.grammar_values import (
     decode_mailbox_name,
     parse_date_time,
@@ -64,11 +63,8 @@ from reference.imap.response_data import (
     VanishedData,
 )
 from reference.imap.sequence_sets import SequenceSet
-from reference.imap.values import Value
 
 _STATUS_ATTS = {att.value: att for att in StatusAtt}
-# tagged-ext-simple = sequence-set / number / number64
-_SIMPLE = re.compile(rb"[0-9*:,$]+")
 # mbx-list-sflag  = "\NonExistent" / "\Noselect" / "\Marked" / "\Unmarked"
 #                   ; Selectability flags; only one per LIST response
 _SFLAGS = frozenset({"\\NONEXISTENT", "\\NOSELECT", "\\MARKED", "\\UNMARKED"})
@@ -150,67 +146,12 @@ def _mailbox_list(cursor: Cursor, context: ResponseContext, *, lsub: bool
     mailbox = parse_mailbox(cursor, utf8=context.modes.utf8)
     if lsub:
         return LsubData(attributes, delimiter, mailbox)
-    child_info: tuple[str, ...] | None = None
-    old_name: str | None = None
-    extensions: list[tuple[str, Value]] = []
-    if cursor.accept(b" "):
-        # mbox-list-extended = "(" [mbox-list-extended-item *(SP ...)] ")"
-        # mbox-list-extended-item = mbox-list-extended-item-tag SP tagged-ext-val
-        cursor.expect(b"(", '"(" opening the extended data items')
-        while not cursor.accept(b")"):
-            if child_info is not None or old_name is not None or extensions:
-                cursor.sp()
-            tag = parse_astring(cursor).decode("utf-8", "replace")
-            cursor.sp()
-            if tag.upper() == "CHILDINFO":
-                child_info = _child_info(cursor)
-            elif tag.upper() == "OLDNAME":
-                # oldname-extended-item = "OLDNAME" SP "(" mailbox ")"
-                cursor.expect(b"(", '"(" before the OLDNAME mailbox')
-                old_name = parse_mailbox(cursor, utf8=context.modes.utf8)
-                cursor.expect(b")", '")" after the OLDNAME mailbox')
-            else:
-                extensions.append((tag, _tagged_ext_val(cursor)))
-    return ListData(attributes, delimiter, mailbox, child_info, old_name, tuple(extensions))
-
-
-def _child_info(cursor: Cursor) -> tuple[str, ...]:
-    """"CHILDINFO" SP "(" list-select-base-opt-quoted *(SP ...) ")" """
-    cursor.expect(b"(", '"(" opening CHILDINFO')
-    options = []
-    while True:
-        options.append(parse_quoted(cursor).decode("ascii", "replace"))
-        if cursor.accept(b")"):
-            return tuple(options)
-        cursor.sp()
-
-
-def _tagged_ext_val(cursor: Cursor) -> Value:
-    """tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")";
-    tagged-ext-comp = astring / tagged-ext-comp *(SP tagged-ext-comp) /
-    "(" tagged-ext-comp ")" """
-    if cursor.peek() != 0x28:
-        simple = cursor.match(_SIMPLE)
-        if simple is None:
-            raise cursor.error("tagged-ext-simple (sequence-set or number)")
-        text = simple.group().decode("ascii")
-        return int(text) if text.isdigit() and len(text) < 20 else text
-    cursor.enter()
-    cursor.pos += 1
-    items: list[Value] = []
-    while not cursor.accept(b")"):
-        if items:
-            cursor.sp()
-        if cursor.peek() == 0x28:
-            items.append(_tagged_ext_val(cursor))
-        else:
-            data = parse_astring(cursor)
-            try:
-                items.append(data.decode("utf-8"))
-            except UnicodeDecodeError:
-                items.append(data)
-    cursor.leave()
-    return tuple(items)
+    if not cursor.accept(b" "):
+        return ListData(attributes, delimiter, mailbox)
+    # SP mbox-list-extended (RFC 5258 §9; grammar_list.py)
+    child_info, old_name, extensions = parse_mbox_list_extended(
+        cursor, utf8=context.modes.utf8, max_ranges=response_set_ranges(context))
+    return ListData(attributes, delimiter, mailbox, child_info, old_name, extensions)
 
 
 def _status(cursor: Cursor, context: ResponseContext) -> StatusData:

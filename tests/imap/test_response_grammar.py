@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import pytest
 
+from reference.errors import LocalProtocolError
 from reference.imap.capabilities import Modes
 from reference.imap.framing import ResponseReader
 from reference.imap.limits import ImapLimits
 from reference.imap.parser_responses import ResponseContext, parse_response
-from reference.imap.response_data import EsearchData, VanishedData
-from reference.imap.responses import CopyUid, Response, ResponseCode, ok
+from reference.imap.response_data import EsearchData, ListData, VanishedData
+from reference.imap.responses import (
+    CopyUid,
+    ImapRemoteProtocolError,
+    Response,
+    ResponseCode,
+    ok,
+)
 from reference.imap.sequence_sets import STAR, SequenceSet
 from reference.imap.serializer import write_response
 from reference.wire.buffer import ReceiveBuffer
@@ -69,3 +76,99 @@ def test_response_sets_with_more_ranges_than_a_command_may_carry_are_read(
     (ImapLimits.response_line), not by the server's bound on what a command may ask
     (ImapLimits.sequence_set_ranges)."""
     assert read(write_response(response, REV2)) == response
+
+
+# --- RFC 5258 §9 / RFC 9051 §9 mbox-list-extended -----------------------------------------
+
+
+@pytest.mark.parametrize(("wire", "response"), [
+    # RFC 9051 §6.3.9.8 / RFC 5258 §5 examples; the tag with and without quotes (Note 1)
+    (b'* LIST () "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))\r\n',
+     ListData((), "/", "Foo", child_info=("SUBSCRIBED",))),
+    (b'* LIST () "/" Foo (childinfo ("SUBSCRIBED" "REMOTE"))\r\n',
+     ListData((), "/", "Foo", child_info=("SUBSCRIBED", "REMOTE"))),
+    # RFC 9051 §6.3.4 example
+    (b'* LIST () "/" "Normalized" ("OLDNAME" ("NonNormalized"))\r\n',
+     ListData((), "/", "Normalized", old_name="NonNormalized")),
+    (b'* LIST () "/" x (OLDNAME ({3}\r\na b))\r\n', ListData((), "/", "x", old_name="a b")),
+    # mbox-list-extended = "(" [mbox-list-extended-item *(SP mbox-list-extended-item)] ")"
+    (b'* LIST () "/" x ()\r\n', ListData((), "/", "x")),
+    # tagged-ext-simple = sequence-set / number / number64
+    (b'* LIST () "/" x (X-A 0 X-B 9223372036854775807 X-C 1:*,5 X-D $ X-E *)\r\n',
+     ListData((), "/", "x", extensions=(("X-A", 0), ("X-B", 2**63 - 1), ("X-C", "1:*,5"),
+                                        ("X-D", "$"), ("X-E", "*")))),
+    # "(" [tagged-ext-comp] ")"; tagged-ext-comp = astring / tagged-ext-comp *(SP
+    # tagged-ext-comp) / "(" tagged-ext-comp ")"
+    (b'* LIST () "/" x ("X-A" () X-B (a "b c" (d (e)) {2}\r\nf)))\r\n',
+     ListData((), "/", "x", extensions=(("X-A", ()), ("X-B", ("a", "b c", ("d", ("e",)),
+                                                               "f)"))))),
+])
+def test_list_extended_items_are_read_in_every_form_the_grammar_allows(
+        wire: bytes, response: ListData) -> None:
+    """RFC 5258 §9 / RFC 9051 §9: mailbox-list = ... mailbox [SP mbox-list-extended];
+    mbox-list-extended-item = mbox-list-extended-item-tag SP tagged-ext-val, the tag an
+    astring ("can be returned with or without surrounding quotes"); CHILDINFO (§6.3.9.6)
+    and OLDNAME (§6.3.4) have their own fields. What is read is written back and read
+    again as the same value."""
+    assert read(wire) == response
+    for modes in (REV1, REV2):
+        assert read(write_response(response, modes), modes) == response
+
+
+@pytest.mark.parametrize("option", ["SUBSCRIBED", "X-FOO", "vendor.x-y", "X-FOO (a)",
+                                    "X-FOO (a (b c) ])", "X (((a)))"])
+def test_childinfo_options_are_any_list_select_base_opt(option: str) -> None:
+    """RFC 5258 §9: list-select-base-opt-quoted = DQUOTE list-select-base-opt DQUOTE;
+    list-select-base-opt = "SUBSCRIBED" / option-extension; option-extension =
+    (option-standard-tag / option-vendor-tag) [SP option-value]; option-value = "("
+    option-val-comp ")"."""
+    response = ListData((), "/", "x", child_info=(option,))
+    wire = write_response(response, REV2)
+    assert b'("CHILDINFO" ("' + option.encode() + b'"))' in wire
+    assert read(wire) == response
+
+
+@pytest.mark.parametrize("response", [
+    ListData((), "/", "x", child_info=()),                         # 1*option
+    ListData((), "/", "x", child_info=("a b",)),                   # not an option-extension
+    ListData((), "/", "x", child_info=('a"b',)),
+    ListData((), "/", "x", child_info=("X ()",)),                  # option-val-comp is 1*
+    ListData((), "/", "x", child_info=("X (a",)),
+    ListData((), "/", "x", extensions=(("CHILDINFO", ("SUBSCRIBED",)),)),   # its own field
+    ListData((), "/", "x", extensions=(("oldname", ("y",)),)),
+    ListData((), "/", "x", extensions=(("a b", 1),)),              # tag: an atom
+    ListData((), "/", "x", extensions=(("X", "abc"),)),            # no bare string
+    ListData((), "/", "x", extensions=(("X", "5"),)),              # a number is an int
+    ListData((), "/", "x", extensions=(("X", "1:0"),)),
+    ListData((), "/", "x", extensions=(("X", None),)),
+    ListData((), "/", "x", extensions=(("X", 2**63),)),
+    ListData((), "/", "x", extensions=(("X", -1),)),
+    ListData((), "/", "x", extensions=(("X", ((),)),)),            # "(" tagged-ext-comp ")"
+    ListData((), "/", "x", extensions=(("X", (None,)),)),          # astring, not NIL
+    ListData((), "/", "x", extensions=(("X", (5,)),)),             # reads back as "5"
+])
+def test_list_extended_values_the_grammar_cannot_carry_are_refused(response: ListData) -> None:
+    """RFC 5258 §9: what the serializer cannot write so that it reads back the same is a
+    LocalProtocolError (our bug), never a response the grammar refuses."""
+    with pytest.raises(LocalProtocolError):
+        write_response(response, REV2)
+
+
+@pytest.mark.parametrize("wire", [
+    b'* LIST () "/" x (X (()))\r\n',              # nested "(" tagged-ext-comp ")" is 1*
+    b'* LIST () "/" x (X ,,:)\r\n',               # not a sequence-set
+    b'* LIST () "/" x (X 1:0)\r\n',
+    b'* LIST () "/" x (X 99999999999999999999)\r\n',   # beyond number64
+    b'* LIST () "/" x ("a b" 1)\r\n',             # the tag is an atom in quotes at most
+    b'* LIST () "/" x (X NIL)\r\n',
+    b'* LIST () "/" x (X "abc")\r\n',
+    b'* LIST () "/" x (CHILDINFO ("a\\"b"))\r\n',
+    b'* LIST () "/" x (CHILDINFO ())\r\n',
+    b'* LIST () "/" x (CHILDINFO (SUBSCRIBED))\r\n',   # "always returned quoted" (Note 2)
+    b'* LIST () "/" x (OLDNAME y)\r\n',
+    b'* LIST () "/" x (X 1 )\r\n',
+])
+def test_list_extended_items_outside_the_grammar_are_refused(wire: bytes) -> None:
+    """The client core judges a target strictly (RFC 5258 §9, RFC 9051 §9)."""
+    with pytest.raises(ImapRemoteProtocolError, match="Malformed response"):
+        read(wire)

@@ -18,6 +18,7 @@ from reference.imap.commands import Command, Noop
 from reference.imap.framing import ResponseReader
 from reference.imap.limits import ImapLimits
 from reference.imap.parser_responses import ResponseContext, parse_response
+from reference.imap.response_data import ListData
 from reference.imap.responses import (
     Continuation,
     EnabledData,
@@ -68,6 +69,18 @@ def test_every_response_survives_write_then_parse(mode: str, data: st.DataObject
     strings quoted or as literals (§4.3) and 8-bit text only in UTF-8 mode (§9 text,
     RFC 6855 §3)."""
     response = data.draw(imap.responses(utf8=mode == "rev2"))
+    assert _read(write_response(response, MODES[mode]), MODES[mode]) == response
+
+
+@pytest.mark.parametrize("mode", ["rev1", "rev2"])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(response=imap.list_datas())
+def test_list_extended_data_items_survive_write_then_parse(mode: str,
+                                                           response: ListData) -> None:
+    """RFC 5258 §9 / RFC 9051 §9 mbox-list-extended: CHILDINFO with any
+    list-select-base-opt (§6.3.9.6), OLDNAME (§6.3.4) and other items whose
+    tagged-ext-val is a number, a sequence-set, "()" or a nested tagged-ext-comp, in
+    both string modes."""
     assert _read(write_response(response, MODES[mode]), MODES[mode]) == response
 
 
