@@ -24,7 +24,7 @@ Two items have their own fields in ``ListData``: CHILDINFO (RFC 9051 §6.3.9.6)
     option-val-comp =  astring / option-val-comp *(SP option-val-comp) /
                        "(" option-val-comp ")"
 
-(between the DQUOTEs an astring can only be 1*ASTRING-CHAR), and OLDNAME (§6.3.4)
+(between the DQUOTEs an astring can only be 1*ASTRING-CHAR), and OLDNAME (§6.3.9.7)
 
     oldname-extended-item =  "OLDNAME" SP "(" mailbox ")"
 
@@ -64,7 +64,7 @@ from reference.imap.grammar import (
 from reference.imap.grammar_values import parse_mailbox, parse_sequence_set, write_mailbox
 from reference.imap.values import Value
 
-# The items with fields of their own (RFC 9051 §6.3.9.6 CHILDINFO, §6.3.4 OLDNAME).
+# The items with fields of their own (RFC 9051 §6.3.9.6 CHILDINFO, §6.3.9.7 OLDNAME).
 CHILDINFO = "CHILDINFO"
 OLDNAME = "OLDNAME"
 # The octets a tagged-ext-simple is made of (sequence-set / number / number64).

@@ -59,7 +59,7 @@ class ListData:
     mailbox [SP mbox-list-extended]``.
 
     ``child_info`` is CHILDINFO's selection options (§6.3.9.6), ``old_name`` OLDNAME's
-    mailbox (§6.3.4); other extended items stay as (tag, value) in ``extensions``, each
+    mailbox (§6.3.9.7); other extended items stay as (tag, value) in ``extensions``, each
     value a typed tagged-ext-val (grammar_list.py: ``int``, sequence-set text, or a
     tuple of strings and non-empty tuples).
     LIST-STATUS (RFC 5819) pairs a LIST with a following ``StatusData`` response.

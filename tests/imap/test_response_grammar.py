@@ -87,7 +87,7 @@ def test_response_sets_with_more_ranges_than_a_command_may_carry_are_read(
      ListData((), "/", "Foo", child_info=("SUBSCRIBED",))),
     (b'* LIST () "/" Foo (childinfo ("SUBSCRIBED" "REMOTE"))\r\n',
      ListData((), "/", "Foo", child_info=("SUBSCRIBED", "REMOTE"))),
-    # RFC 9051 §6.3.4 example
+    # RFC 9051 §6.3.4 (CREATE) example of §6.3.9.7 OLDNAME
     (b'* LIST () "/" "Normalized" ("OLDNAME" ("NonNormalized"))\r\n',
      ListData((), "/", "Normalized", old_name="NonNormalized")),
     (b'* LIST () "/" x (OLDNAME ({3}\r\na b))\r\n', ListData((), "/", "x", old_name="a b")),
@@ -108,7 +108,7 @@ def test_list_extended_items_are_read_in_every_form_the_grammar_allows(
     """RFC 5258 §9 / RFC 9051 §9: mailbox-list = ... mailbox [SP mbox-list-extended];
     mbox-list-extended-item = mbox-list-extended-item-tag SP tagged-ext-val, the tag an
     astring ("can be returned with or without surrounding quotes"); CHILDINFO (§6.3.9.6)
-    and OLDNAME (§6.3.4) have their own fields. What is read is written back and read
+    and OLDNAME (§6.3.9.7) have their own fields. What is read is written back and read
     again as the same value."""
     assert read(wire) == response
     for modes in (REV1, REV2):

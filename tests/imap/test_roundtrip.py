@@ -78,7 +78,7 @@ def test_every_response_survives_write_then_parse(mode: str, data: st.DataObject
 def test_list_extended_data_items_survive_write_then_parse(mode: str,
                                                            response: ListData) -> None:
     """RFC 5258 §9 / RFC 9051 §9 mbox-list-extended: CHILDINFO with any
-    list-select-base-opt (§6.3.9.6), OLDNAME (§6.3.4) and other items whose
+    list-select-base-opt (§6.3.9.6), OLDNAME (§6.3.9.7) and other items whose
     tagged-ext-val is a number, a sequence-set, "()" or a nested tagged-ext-comp, in
     both string modes."""
     assert _read(write_response(response, MODES[mode]), MODES[mode]) == response
