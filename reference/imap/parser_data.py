@@ -6,9 +6,12 @@ each form is quoted above its parser.
 
 from __future__ import annotations
 
+import re
+
 from reference.imap.commands import StatusAtt
 from reference.imap.grammar import (
     NUMBER64_MAX,
+    TAG_CHAR,
     Cursor,
     GrammarError,
     parse_astring,
@@ -65,6 +68,8 @@ from reference.imap.response_data import (
 from reference.imap.sequence_sets import SequenceSet
 
 _STATUS_ATTS = {att.value: att for att in StatusAtt}
+# tag = 1*<any ASTRING-CHAR except "+">
+_TAG = re.compile(b"[" + TAG_CHAR + b"]+")
 # mbx-list-sflag  = "\NonExistent" / "\Noselect" / "\Marked" / "\Unmarked"
 #                   ; Selectability flags; only one per LIST response
 _SFLAGS = frozenset({"\\NONEXISTENT", "\\NOSELECT", "\\MARKED", "\\UNMARKED"})
@@ -194,7 +199,13 @@ def _esearch(cursor: Cursor, context: ResponseContext) -> EsearchData:
         if cursor.keyword('"TAG"') != "TAG":
             raise GrammarError('"TAG" in the search correlator', start)
         cursor.sp()
-        tag = parse_astring(cursor).decode("utf-8", "replace")
+        # tag-string = astring "; <tag> represented as <astring>" (RFC 9051 §9)
+        start = cursor.offset
+        tag_octets = parse_astring(cursor)
+        if _TAG.fullmatch(tag_octets) is None:
+            raise GrammarError('tag-string holding a tag (1*<any ASTRING-CHAR except "+">)',
+                               start, tag_octets)
+        tag = tag_octets.decode("ascii")
         cursor.expect(b")", '")" closing the search correlator')
     while cursor.accept(b" "):
         start = cursor.offset
@@ -215,11 +226,21 @@ def _esearch(cursor: Cursor, context: ResponseContext) -> EsearchData:
         elif word == "COUNT":
             values[word] = parse_number(cursor)
         else:
-            values[word] = parse_number(cursor, maximum=NUMBER64_MAX, rule="mod-sequence-value")
+            values[word] = _mod_sequence_value(cursor)
     all_ = values.get("ALL")
     return EsearchData(tag, uid, _int(values.get("MIN")), _int(values.get("MAX")),
                        all_ if isinstance(all_, SequenceSet) else None,
                        _int(values.get("COUNT")), _int(values.get("MODSEQ")))
+
+
+def _mod_sequence_value(cursor: Cursor) -> int:
+    """RFC 7162 §7: mod-sequence-value = 1*DIGIT ";; (1 <= n <=
+    9,223,372,036,854,775,807)"."""
+    start = cursor.offset
+    value = parse_number(cursor, maximum=NUMBER64_MAX, rule="mod-sequence-value")
+    if not value:
+        raise GrammarError("mod-sequence-value (1 <= n)", start, b"0")
+    return value
 
 
 def _int(value: int | SequenceSet | None) -> int | None:

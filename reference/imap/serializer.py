@@ -150,9 +150,9 @@ def _write_code(writer: WireWriter, response: StatusResponse, modes: Modes) -> N
                 raise ValueError(f"{code.value} takes an nz-number")
             writer.raw(b" %d" % data)
         case ResponseCode.HIGHESTMODSEQ:
-            if not isinstance(data, int) or isinstance(data, bool) or not 0 < data < 2**63:
+            if not isinstance(data, int):
                 raise ValueError("HIGHESTMODSEQ takes a mod-sequence-value")
-            writer.raw(b" %d" % data)
+            writer.raw(b" %d" % _mod_sequence_value(data))
         case ResponseCode.CAPABILITY:
             if not isinstance(data, tuple):
                 raise ValueError("CAPABILITY takes a list of capabilities")
@@ -313,7 +313,8 @@ def _write_data(writer: WireWriter, response: Response, modes: Modes) -> None:
             if modseq is not None:
                 if not numbers:
                     raise ValueError("SEARCH MODSEQ needs numbers (RFC 7162 §7)")
-                writer.raw(b" (MODSEQ %d)" % modseq)
+                # search-sort-mod-seq = "(" "MODSEQ" SP mod-sequence-value ")"
+                writer.raw(b" (MODSEQ %d)" % _mod_sequence_value(modseq))
         case FlagsData(flags=flags):
             writer.raw(b"FLAGS ")
             write_flag_list(writer, flags)
@@ -395,6 +396,11 @@ def _write_esearch(writer: WireWriter, response: EsearchData) -> None:
     # search-correlator = SP "(" "TAG" SP tag-string ")"
     writer.raw(b"ESEARCH")
     if response.tag is not None:
+        # RFC 9051 §9: tag-string = astring "; <tag> represented as <astring>" (RFC 4466
+        # §2.6.2: tag-string = string); tag = 1*<any ASTRING-CHAR except "+">, so no CR,
+        # LF, SP, DQUOTE or backslash: quoted, it is a string in both grammars.
+        if not TAG_PATTERN.match(response.tag):
+            raise ValueError(f"the search correlator is not a tag: {response.tag!r}")
         writer.raw(b" (TAG ")
         write_quoted(writer, response.tag.encode("ascii"))
         writer.raw(b")")
@@ -413,7 +419,16 @@ def _write_esearch(writer: WireWriter, response: EsearchData) -> None:
     if response.count is not None:
         writer.raw(b" COUNT %d" % _number(response.count))
     if response.modseq is not None:
-        writer.raw(b" MODSEQ %d" % response.modseq)
+        # RFC 4731 §4: search-return-data =/ "MODSEQ" SP mod-sequence-value
+        writer.raw(b" MODSEQ %d" % _mod_sequence_value(response.modseq))
+
+
+def _mod_sequence_value(value: int) -> int:
+    # RFC 7162 §7: mod-sequence-value = 1*DIGIT ";; Positive unsigned 63-bit integer"
+    # ";; (1 <= n <= 9,223,372,036,854,775,807)"
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise ValueError(f"not a mod-sequence-value (1 to 2**63-1): {value!r}")
+    return value
 
 
 def _write_id_parameters(writer: WireWriter,

@@ -12,7 +12,7 @@ from reference.imap.capabilities import Modes
 from reference.imap.framing import ResponseReader
 from reference.imap.limits import ImapLimits
 from reference.imap.parser_responses import ResponseContext, parse_response
-from reference.imap.response_data import EsearchData, ListData, VanishedData
+from reference.imap.response_data import EsearchData, ListData, SearchData, VanishedData
 from reference.imap.responses import (
     CopyUid,
     ImapRemoteProtocolError,
@@ -170,5 +170,64 @@ def test_list_extended_values_the_grammar_cannot_carry_are_refused(response: Lis
 ])
 def test_list_extended_items_outside_the_grammar_are_refused(wire: bytes) -> None:
     """The client core judges a target strictly (RFC 5258 §9, RFC 9051 §9)."""
+    with pytest.raises(ImapRemoteProtocolError, match="Malformed response"):
+        read(wire)
+
+
+# --- RFC 4731 §3.1 ESEARCH ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("modseq", [0, -1, 2**63, 2**64])
+def test_esearch_modseq_outside_mod_sequence_value_is_refused(modseq: int) -> None:
+    """RFC 4731 §4: search-return-data =/ "MODSEQ" SP mod-sequence-value; RFC 7162 §7:
+    mod-sequence-value = 1*DIGIT, "Positive unsigned 63-bit integer (1 <= n <=
+    9,223,372,036,854,775,807)"."""
+    with pytest.raises(LocalProtocolError):
+        write_response(EsearchData("a1", min=1, modseq=modseq), REV2)
+
+
+@pytest.mark.parametrize("modseq", [0, 2**63])
+def test_search_modseq_outside_mod_sequence_value_is_refused(modseq: int) -> None:
+    """RFC 7162 §7: search-sort-mod-seq = "(" "MODSEQ" SP mod-sequence-value ")"."""
+    with pytest.raises(LocalProtocolError):
+        write_response(SearchData((1,), modseq), REV2)
+
+
+def test_esearch_modseq_bounds_are_written_and_read() -> None:
+    for modseq in (1, 2**63 - 1):
+        response = EsearchData("a1", uid=True, min=1, modseq=modseq)
+        assert read(write_response(response, REV2)) == response
+
+
+@pytest.mark.parametrize("tag", ["a\r\n* BYE x", "a\nb", "a b", "a+1", "", "a\"b", "a\\b",
+                                 "t\u00e9", "a{1}", "a\x00", "a(", "a%", "a*"])
+def test_esearch_correlator_that_is_no_tag_is_refused(tag: str) -> None:
+    """RFC 4731 §3.1 / RFC 4466 §2.6.2: search-correlator = SP "(" "TAG" SP tag-string
+    ")", RFC 9051 §9: tag-string = astring "; <tag> represented as <astring>", and tag =
+    1*<any ASTRING-CHAR except "+">: a CR or LF would end the line (a response
+    injection), and nothing else a tag cannot hold is written either."""
+    with pytest.raises(LocalProtocolError):
+        write_response(EsearchData(tag, min=1), REV2)
+
+
+@pytest.mark.parametrize("tag", ["a1", "A.b-c_d]", "~!#$&'", "x" * 200])
+def test_esearch_correlator_carries_any_tag(tag: str) -> None:
+    """RFC 9051 §9 tag: "1*<any ASTRING-CHAR except "+">" (RFC 4466 tag-string = string:
+    written quoted, which both grammars read)."""
+    response = EsearchData(tag, count=3)
+    wire = write_response(response, REV1)
+    assert wire.startswith(b'* ESEARCH (TAG "' + tag.encode() + b'") COUNT 3')
+    assert read(wire, REV1) == response
+
+
+@pytest.mark.parametrize("wire", [
+    b"* ESEARCH (TAG \"a1\") MODSEQ 0\r\n",
+    b"* ESEARCH (TAG \"a1\") MODSEQ 9223372036854775808\r\n",
+    b"* ESEARCH (TAG \"a b\") COUNT 1\r\n",
+    b"* ESEARCH (TAG \"a+\") COUNT 1\r\n",
+    b"* ESEARCH (TAG \"\") COUNT 1\r\n",
+])
+def test_esearch_outside_the_grammar_is_refused(wire: bytes) -> None:
+    """RFC 7162 §7 mod-sequence-value (1 <= n); RFC 9051 §9 tag-string: a <tag>."""
     with pytest.raises(ImapRemoteProtocolError, match="Malformed response"):
         read(wire)
