@@ -31,6 +31,7 @@ from typing import Any, TextIO
 from reference.config import Config, ConfigError, Endpoint
 from reference.delivery.local import LocalDelivery
 from reference.directory.policy import PlaintextAuth
+from reference.imap.mailbox_views import MailboxViews
 from reference.imap.server import (
     ImapListenerSettings,
     ImapProtocol,
@@ -114,7 +115,9 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
             tls_available=True, plaintext_auth=PlaintextAuth(config.imap.plaintext_auth),
             auth_mechanisms=config.imap.auth_mechanisms,
             fake_credentials_key=fake_credentials_key, autologout=config.imap.autologout,
-            autologout_unauthenticated=config.imap.autologout_unauthenticated)
+            autologout_unauthenticated=config.imap.autologout_unauthenticated,
+            view_cache_messages=config.imap.view_cache_messages)
+        make_imap_session = _imap_session_factory(store, imap_policy)
         for name, address in (("imap", config.imap.listen), ("imaps", config.imap.imaps)):
             if not address:
                 continue
@@ -125,7 +128,7 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
             try:
                 server = await start_imap_listener(
                     endpoint.host, endpoint.port, imap_settings, imap_policy,
-                    _imap_session_factory(store, imap_policy), imap_registry,
+                    make_imap_session, imap_registry,
                     reuse_port=reuse_port)
             except OSError as exc:
                 raise ConfigError(f"cannot listen on {endpoint} for {name}: "
@@ -163,8 +166,10 @@ def _announce(name: str, server: asyncio.AbstractServer, announce: TextIO | None
 
 def _imap_session_factory(store: MailStore, policy: ImapPolicy
                           ) -> Callable[[Peer, ImapProtocol, bool], ImapSession]:
+    views = MailboxViews(store, policy.view_cache_messages)    # one per process
+
     def make(peer: Peer, out: ImapProtocol, tls_active: bool) -> ImapSession:
-        return ImapSession(store, policy, peer, out, tls_active=tls_active)
+        return ImapSession(store, policy, peer, out, tls_active=tls_active, views=views)
     return make
 
 

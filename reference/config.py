@@ -109,6 +109,9 @@ class ImapConfig:
     # RFC 9051 §5.4: "at least 30 minutes" once authenticated; seconds.
     autologout: float = 1800.0
     autologout_unauthenticated: float = 120.0
+    # Messages of selected mailboxes each server process keeps in memory so that
+    # SELECT need not read every message's flags again (~100 bytes each); 0 = none.
+    view_cache_messages: int = 500_000
     limits: ImapLimits = field(default_factory=ImapLimits)
 
     def __post_init__(self) -> None:
@@ -119,6 +122,8 @@ class ImapConfig:
                              "MUST: at least 30 minutes)")
         if self.autologout_unauthenticated <= 0:
             raise ValueError("autologout_unauthenticated must be positive")
+        if self.view_cache_messages < 0:
+            raise ValueError("view_cache_messages must not be negative")
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,13 +82,12 @@ class SelectedMailbox:
     _announced_recent: int = 0
 
     @classmethod
-    def open(cls, mailbox_id: int, uid_validity: int, uids: Sequence[int],
-             flags: Sequence[frozenset[str]], *, read_only: bool, highest_modseq: int,
+    def open(cls, mailbox_id: int, uid_validity: int, uids: list[int],
+             flags: dict[int, frozenset[str]], *, read_only: bool, highest_modseq: int,
              recent: Iterable[int] = ()) -> SelectedMailbox:
         """The view of ``uids``, ascending as the store reads them (RFC 9051 §2.3.1.1),
-        with ``flags[i]`` the flags of ``uids[i]``."""
-        view = cls(mailbox_id, uid_validity, read_only, highest_modseq,
-                   list(uids), dict(zip(uids, flags, strict=True)))
+        and the flags of each; the view owns both from now on."""
+        view = cls(mailbox_id, uid_validity, read_only, highest_modseq, uids, flags)
         view.recent = set(recent)
         view._announced_exists = len(view.uids)       # SELECT's own EXISTS says it
         view._announced_recent = len(view.recent)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 from reference.directory import sasl
 from reference.imap.capabilities import enableable
@@ -64,6 +65,8 @@ from reference.imap.commands import (
     Unselect,
     Unsubscribe,
 )
+from reference.imap.mailbox_views import MailboxViews
+from reference.imap.parser import clip
 from reference.imap.responses import (
     CapabilityData,
     Condition,
@@ -82,7 +85,13 @@ from reference.imap.session_mailboxes import MailboxCommands
 from reference.imap.session_messages import MessageCommands
 from reference.logs import fields
 from reference.net.listeners import Peer
-from reference.store.interface import Account, ChangeWatcher, MailStore, StoreError
+from reference.store.interface import (
+    Account,
+    ChangeWatcher,
+    MailboxNotFound,
+    MailStore,
+    StoreError,
+)
 
 log = logging.getLogger("rfcmail.imap")
 
@@ -101,8 +110,8 @@ class ImapSession(MailboxCommands, MessageCommands):
     """One IMAP connection's session."""
 
     def __init__(self, store: MailStore, policy: ImapPolicy, peer: Peer, out: Output, *,
-                 tls_active: bool = False) -> None:
-        super().__init__(store, policy, peer, out, tls_active=tls_active)
+                 tls_active: bool = False, views: MailboxViews | None = None) -> None:
+        super().__init__(store, policy, peer, out, tls_active=tls_active, views=views)
         self._mechanism: sasl.ServerMechanism | None = None
         self._authenticating: Authenticate | None = None
         self._idling: Idle | None = None
@@ -183,6 +192,13 @@ class ImapSession(MailboxCommands, MessageCommands):
             response = await self._dispatch(event)
         except CommandFailed as failure:
             response = failure.response
+        except MailboxNotFound:
+            # The mailbox went away under the command (DELETE or RENAME, by this session
+            # or another, of the selected mailbox): not a server bug (RFC 9051 §7.1
+            # SERVERBUG) but NONEXISTENT, "The operation attempts to access a mailbox
+            # that does not exist".
+            response = no(event.tag, "The mailbox no longer exists",
+                          ResponseCode.NONEXISTENT)
         except StoreError as error:
             log.warning("imap.store-error", extra=fields(conn=self.peer.connection_id,
                                                          error=str(error)))
@@ -193,7 +209,17 @@ class ImapSession(MailboxCommands, MessageCommands):
                 event, Logout | Select | Examine | Close | Unselect):
             # Every completion carries the updates it may (RFC 9051 §7.4, §7.5.1).
             await self.refresh(event)
-        self.send(response)
+        self.send(self.sendable(response))
+
+    def sendable(self, response: StatusResponse) -> StatusResponse:
+        """``response`` with a text the client may be sent. RFC 9051 §9 text: "Non-ASCII
+        text can only be returned after ENABLE IMAP4rev2 command"; completion texts
+        quote what the client sent (mailbox names, SASL messages) and the RFC sections
+        their rules come from ("§"), so before ENABLE IMAP4rev2 they are made printable
+        US-ASCII as the core's own errors are."""
+        if self.rev2 or response.text.isascii():
+            return response
+        return replace(response, text=clip(response.text))
 
     async def _dispatch(self, command: Command) -> StatusResponse | None:
         match command:
@@ -330,7 +356,7 @@ class ImapSession(MailboxCommands, MessageCommands):
             return
         response = await self._authenticate_step(mechanism.respond(event.data))
         if response is not None:
-            self.send(response)
+            self.send(self.sendable(response))
 
     async def _authenticate_step(self, step: sasl.Step) -> StatusResponse | None:
         mechanism, command = self._mechanism, self._authenticating

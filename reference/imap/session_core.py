@@ -18,6 +18,7 @@ from reference.imap.capabilities import Modes
 from reference.imap.commands import Command, Fetch, Search, Store
 from reference.imap.grammar_values import RECENT, flag_order
 from reference.imap.limits import ImapLimits
+from reference.imap.mailbox_views import MailboxViews
 from reference.imap.response_data import FlagsItem, ModSeqItem, UidItem
 from reference.imap.responses import (
     ExistsData,
@@ -78,6 +79,9 @@ class ImapPolicy:
     # minutes"; before it the server may be stricter.
     autologout: float = 30 * 60.0
     autologout_unauthenticated: float = 120.0
+    # Messages of selected mailboxes kept in memory per process for SELECT (see
+    # mailbox_views): about 100 bytes each.
+    view_cache_messages: int = 500_000
 
 
 class Output(Protocol):
@@ -114,8 +118,11 @@ class SessionCore:
     """State and helpers shared by the command groups."""
 
     def __init__(self, store: MailStore, policy: ImapPolicy, peer: Peer, out: Output, *,
-                 tls_active: bool = False) -> None:
+                 tls_active: bool = False, views: MailboxViews | None = None) -> None:
         self.store = store
+        # The process's shared copies of selected mailboxes (a private one without).
+        self.views = views if views is not None else MailboxViews(
+            store, policy.view_cache_messages)
         self.policy = policy
         self.peer = peer
         self.out = out

@@ -106,23 +106,27 @@ class MailboxCommands(SessionCore):
         if mailbox is None:
             return failed(command.tag, f"No mailbox named {self.named(command.mailbox)}",
                           ResponseCode.NONEXISTENT).response
-        snapshot = await self.store.mailbox_view(mailbox.id)
+        try:
+            snapshot = await self.views.snapshot(mailbox.id)
+        except MailboxNotFound:
+            return failed(command.tag, f"No mailbox named {self.named(command.mailbox)}",
+                          ResponseCode.NONEXISTENT).response
         mailbox = snapshot.mailbox
         view = SelectedMailbox.open(
             int(mailbox.id), mailbox.uid_validity, snapshot.uids, snapshot.flags,
             read_only=read_only, highest_modseq=int(mailbox.highest_modseq))
         self.selected = view
         self.saved_result = []          # RFC 5182 §2.1: SELECT empties the saved result
-        keywords = set().union(*set(snapshot.flags))      # the few distinct sets
-        flags = flag_order({*SYSTEM_FLAGS, *keywords})
+        flags = flag_order({*SYSTEM_FLAGS, *snapshot.keywords})
         self.send(FlagsData(flags))
         self.send(ExistsData(view.exists))
         if not self.rev2:
             await self.claim_recent(view)
             view.take_updates(expunges_allowed=False)    # RECENT goes out below instead
             self.send(RecentData(len(view.recent)))
-            first_unseen = next((index + 1 for index, flags in enumerate(snapshot.flags)
-                                 if SEEN not in flags), None)
+            first_unseen = None if mailbox.unseen == 0 else next(
+                (index + 1 for index, uid in enumerate(view.uids)
+                 if SEEN not in view.flags[uid]), None)
             if first_unseen is not None:
                 # RFC 3501 §6.3.1: "OK [UNSEEN <n>]" the first unseen message.
                 self.send(ok(None, f"Message {first_unseen} is first unseen",

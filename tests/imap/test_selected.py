@@ -12,7 +12,7 @@ SEEN = frozenset({"\\Seen"})
 
 
 def view(*uids: int, recent: tuple[int, ...] = ()) -> SelectedMailbox:
-    return SelectedMailbox.open(1, 7, uids, [frozenset()] * len(uids),
+    return SelectedMailbox.open(1, 7, list(uids), dict.fromkeys(uids, frozenset()),
                                 read_only=False, highest_modseq=1, recent=recent)
 
 
