@@ -368,19 +368,20 @@ def _fetch_item(cursor: Cursor, context: ResponseContext) -> FetchItem:
     word = cursor.keyword("a FETCH data item")
     utf8 = context.modes.utf8
     if word == "BODY" and cursor.peek() == 0x5B:
+        # "BODY" section ["<" number ">"] SP nstring
         section = parse_section(cursor)
-        origin = None
-        if cursor.accept(b"<"):
-            origin = parse_number(cursor)
-            cursor.expect(b">", '">" closing the origin octet')
+        origin = _origin(cursor)
         cursor.sp()
         return BodySectionItem(section, _nstring_data(cursor, utf8), origin)
     if word == "BINARY":
+        # "BINARY" section-binary ["<" number ">"] SP (nstring / literal8): the origin
+        # octet of RFC 9051 §7.5.2's prose, which §9 leaves out (see BinaryItem).
         part = parse_section_binary(cursor)
+        origin = _origin(cursor)
         cursor.sp()
         data = (parse_literal(cursor, literal8=True) if cursor.peek() == 0x7E
                 else _nstring_data(cursor, utf8))
-        return BinaryItem(part, data)
+        return BinaryItem(part, data, origin)
     if word == "BINARY.SIZE":
         part = parse_section_binary(cursor)
         cursor.sp()
@@ -417,6 +418,15 @@ def _fetch_item(cursor: Cursor, context: ResponseContext) -> FetchItem:
             raise GrammarError(f"a well-formed {word} ({exc})", value_start) from exc
         return BodyStructureItem(value, extensible=word == "BODYSTRUCTURE")
     raise GrammarError("a FETCH data item", start, word.encode())
+
+
+def _origin(cursor: Cursor) -> int | None:
+    """["<" number ">"]: the origin octet of a partial BODY or BINARY answer."""
+    if not cursor.accept(b"<"):
+        return None
+    origin = parse_number(cursor, rule="number (the origin octet)")
+    cursor.expect(b">", '">" closing the origin octet')
+    return origin
 
 
 def _nstring_data(cursor: Cursor, utf8: bool) -> bytes | None:

@@ -223,10 +223,21 @@ class BodySectionItem:
 
 @dataclass(frozen=True, slots=True)
 class BinaryItem:
-    """``"BINARY" section-binary SP (nstring / literal8)``"""
+    """``"BINARY" section-binary ["<" number ">"] SP (nstring / literal8)``.
+
+    ``origin`` is the origin octet of a partial fetch. DEVIATION: RFC 9051 §9 and RFC
+    3516 §7 write ``"BINARY" section-binary SP (nstring / literal8)`` without it, but
+    the prose of both gives it: RFC 9051 §7.5.2 ``BINARY[<section-binary>]<<number>>``,
+    "If <number> is present, it refers to the offset within the DECODED section data"
+    (RFC 3516 §4.3 ``BINARY<section-binary>[<<number>>]``), and §6.4.5: "The semantics
+    of a partial FETCH BINARY command are the same as for a partial FETCH BODY command",
+    whose answer names the origin ("BODY[]<0.2048> of a 1500-octet message will return
+    BODY[]<0>"). Without it a client cannot tell two partial fetches of one part apart.
+    Reported as RFC 9051 erratum 8217. Its form is BODY's: ``"<" number ">"``."""
 
     part: tuple[int, ...]
     data: bytes | None
+    origin: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,14 @@ from reference.imap.capabilities import Modes
 from reference.imap.framing import ResponseReader
 from reference.imap.limits import ImapLimits
 from reference.imap.parser_responses import ResponseContext, parse_response
-from reference.imap.response_data import EsearchData, ListData, SearchData, VanishedData
+from reference.imap.response_data import (
+    BinaryItem,
+    EsearchData,
+    FetchData,
+    ListData,
+    SearchData,
+    VanishedData,
+)
 from reference.imap.responses import (
     CopyUid,
     ImapRemoteProtocolError,
@@ -231,3 +238,43 @@ def test_esearch_outside_the_grammar_is_refused(wire: bytes) -> None:
     """RFC 7162 §7 mod-sequence-value (1 <= n); RFC 9051 §9 tag-string: a <tag>."""
     with pytest.raises(ImapRemoteProtocolError, match="Malformed response"):
         read(wire)
+
+
+# --- RFC 3516 / RFC 9051 §7.5.2 BINARY ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("wire", "item"), [
+    (b"* 1 FETCH (BINARY[1]<0> {3}\r\nabc)\r\n", BinaryItem((1,), b"abc", 0)),
+    (b"* 1 FETCH (BINARY[2.1]<1024> ~{3}\r\na\x00c)\r\n", BinaryItem((2, 1), b"a\x00c", 1024)),
+    (b'* 1 FETCH (BINARY[]<7> "xyz")\r\n', BinaryItem((), b"xyz", 7)),
+    (b"* 1 FETCH (BINARY[1] NIL)\r\n", BinaryItem((1,), None)),
+])
+def test_binary_answer_may_carry_its_origin_octet(wire: bytes, item: BinaryItem) -> None:
+    """RFC 9051 §7.5.2: "BINARY[<section-binary>]<<number>> ... If <number> is present,
+    it refers to the offset within the DECODED section data" (RFC 3516 §4.3); §6.4.5: a
+    partial FETCH BINARY has "the same" semantics as a partial FETCH BODY, whose answer
+    carries the origin octet. §9's msg-att-static leaves it out (erratum 8217): the
+    client reads the form the prose gives."""
+    assert read(wire) == FetchData(1, (item,))
+
+
+@pytest.mark.parametrize("wire", [
+    b"* 1 FETCH (BINARY[1]<> {3}\r\nabc)\r\n",
+    b"* 1 FETCH (BINARY[1]<0.3> {3}\r\nabc)\r\n",       # a request's partial, not an origin
+    b"* 1 FETCH (BINARY[1]<4294967296> {3}\r\nabc)\r\n",
+    b"* 1 FETCH (BINARY[1]<0>{3}\r\nabc)\r\n",
+])
+def test_binary_origin_outside_the_grammar_is_refused(wire: bytes) -> None:
+    with pytest.raises(ImapRemoteProtocolError, match="Malformed response"):
+        read(wire)
+
+
+@pytest.mark.xfail(strict=True, reason="reference/imap/serializer_fetch.py does not write "
+                   "BinaryItem.origin yet (owned by another change; see the BINARY report)")
+def test_binary_origin_is_written() -> None:
+    """RFC 9051 §7.5.2 BINARY[<section-binary>]<<number>>: the server echoes the origin
+    octet of a partial BINARY fetch, as for BODY (§6.4.5)."""
+    response = FetchData(1, (BinaryItem((1,), b"abc", 0),))
+    wire = write_response(response, REV2)
+    assert wire == b'* 1 FETCH (BINARY[1]<0> "abc")\r\n'
+    assert read(wire) == response
