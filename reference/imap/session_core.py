@@ -161,6 +161,13 @@ class SessionCore:
         view = self.selected
         if view is None:
             return
+        # Every change to a mailbox raises its HIGHESTMODSEQ (RFC 7162 §3.1.2.1): one
+        # point lookup tells whether there is anything to read.
+        current = await self.store.get_mailbox_by_id(MailboxId(view.mailbox_id))
+        if current is not None and current.highest_modseq == view.highest_modseq:
+            self.own_changes.clear()
+            self.send_updates(command)
+            return
         try:
             changes = await self.store.mailbox_changes(MailboxId(view.mailbox_id),
                                                        ModSeq(view.highest_modseq))

@@ -11,6 +11,7 @@ end with ``NO [EXPUNGEISSUED]`` (RFC 2180 §4.1.2, §4.2.1), the UID forms ignor
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from reference.delivery.indexing import new_message
@@ -57,11 +58,12 @@ from reference.store.interface import (
     MailboxEntry,
     MailboxId,
     MailboxNotFound,
-    MessageId,
     StoreError,
     Uid,
 )
 
+# Octets of message content FETCH and SEARCH read from the store at once.
+CONTENT_BATCH = 4 << 20
 # FETCH items the selected view answers by itself, without reading the store.
 _VIEW_ITEMS = frozenset({SimpleAtt(FetchAttName.UID), SimpleAtt(FetchAttName.FLAGS)})
 # SEARCH charsets (RFC 9051 §6.4.4: "US-ASCII MUST be supported"; UTF-8 is what the
@@ -147,17 +149,13 @@ class MessageCommands(SessionCore):
         found: list[SearchMatch] = []
         entries = await self.store.mailbox_entries(MailboxId(view.mailbox_id),
                                                    [Uid(uid) for uid in live])
-        for count, entry in enumerate(entries, 1):
+        count = 0
+        async for entry, raw, parsed in self.with_contents(entries, needs_message):
+            count += 1
             uid = int(entry.uid)
             msn = view.msn(uid)
             if msn is None:
                 continue
-            raw = parsed = None
-            if needs_message:
-                loaded = await self.load_message(entry.message_id)
-                if loaded is None:
-                    continue                 # expunged meanwhile
-                raw, parsed = loaded
             known = view.flags_of(uid)
             subject = SearchSubject(
                 msn=msn, uid=uid, flags=known if known is not None else entry.flags,
@@ -175,19 +173,34 @@ class MessageCommands(SessionCore):
             self.send(response)
         return ok(command.tag, "SEARCH completed")
 
-    async def load_message(self, message_id: MessageId) -> tuple[bytes, ParsedMessage] | None:
-        """The raw bytes and their parsed form (stored beside them; parsed now for a
-        message stored without it)."""
-        message = await self.store.get_message(message_id)
-        if message is None:
-            return None
-        raw = await self.store.read_blob(message.blob_id)
-        if raw is None:
-            return None
-        structure = await self.store.get_structure(message_id)
-        parsed = (ParsedMessage.from_json(structure) if structure is not None
-                  else parse_message(raw, self.policy.message_limits))
-        return raw, parsed
+    async def with_contents(self, entries: list[MailboxEntry], needed: bool
+                            ) -> AsyncIterator[tuple[MailboxEntry, bytes | None,
+                                                     ParsedMessage | None]]:
+        """Each entry with its message's bytes and parsed form when ``needed`` (stored
+        beside the bytes; parsed now for a message stored without it), read from the
+        store in batches of about CONTENT_BATCH octets. A message expunged meanwhile
+        is left out."""
+        if not needed:
+            for entry in entries:
+                yield entry, None, None
+            return
+        start = 0
+        while start < len(entries):
+            end, octets = start + 1, entries[start].size
+            while end < len(entries) and octets + entries[end].size <= CONTENT_BATCH:
+                octets += entries[end].size
+                end += 1
+            batch = entries[start:end]
+            start = end
+            contents = await self.store.message_contents(e.message_id for e in batch)
+            for entry in batch:
+                content = contents.get(entry.message_id)
+                if content is None:
+                    continue
+                raw, structure = content
+                parsed = (ParsedMessage.from_json(structure) if structure is not None
+                          else parse_message(raw, self.policy.message_limits))
+                yield entry, raw, parsed
 
     # --- FETCH (§6.4.5) ----------------------------------------------------------------
 
@@ -243,22 +256,20 @@ class MessageCommands(SessionCore):
     async def fetch_from_store(self, plan: FetchPlan, msns: list[int], seen_now: set[int]
                                ) -> None:
         view = self.require_selected()
+        # In UID order, which is sequence-number order (RFC 9051 §2.3.1.2).
         entries = await self.store.mailbox_entries(
             MailboxId(view.mailbox_id), [Uid(view.uid_at(msn)) for msn in msns])
-        by_uid: dict[int, MailboxEntry] = {int(entry.uid): entry for entry in entries}
+        # Messages expunged meanwhile are left out (reported later, §7.5.1).
+        entries = [entry for entry in entries if view.flags_of(entry.uid) is not None]
         show_recent = not self.rev2
-        for count, msn in enumerate(msns, 1):
-            uid = view.uid_at(msn)
-            entry = by_uid.get(uid)
-            known = view.flags_of(uid)
-            if entry is None or known is None:
-                continue                      # expunged meanwhile; reported later
-            raw = parsed = None
-            if plan.needs_raw or plan.needs_structure:
-                loaded = await self.load_message(entry.message_id)
-                if loaded is None:
-                    continue
-                raw, parsed = loaded
+        count = 0
+        async for entry, raw, parsed in self.with_contents(
+                entries, plan.needs_raw or plan.needs_structure):
+            count += 1
+            uid = int(entry.uid)
+            msn, known = view.msn(uid), view.flags_of(uid)
+            if msn is None or known is None:
+                continue
             flags = known | {RECENT} if show_recent and uid in view.recent else known
             source = FetchSource(uid=uid, flags=flags,
                                  modseq=int(entry.modseq), size=entry.size,

@@ -418,6 +418,12 @@ class MailStore(Protocol):
 
     async def read_blob(self, blob_id: BlobId) -> bytes | None: ...
 
+    async def message_contents(self, message_ids: Iterable[MessageId]
+                               ) -> dict[MessageId, tuple[bytes, str | None]]:
+        """The bytes and stored structure (``NewMessage.structure``, if any) of those
+        messages that exist, in one read: a FETCH or SEARCH of many messages."""
+        ...
+
     # --- IMAP views of a mailbox (MailboxNotFound when it is gone)
     async def mailbox_view(self, mailbox_id: MailboxId) -> MailboxView:
         """SELECT: the mailbox and the UIDs and flags of its messages, one snapshot."""

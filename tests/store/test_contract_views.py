@@ -15,6 +15,7 @@ from reference.store.interface import (
     MailboxId,
     MailboxNotFound,
     MailStore,
+    MessageId,
     ModSeq,
     NewMessage,
     NotFound,
@@ -278,3 +279,18 @@ async def test_unknown_mailbox_ids_are_mailbox_not_found(store: MailStore,
                                                          alice: Account) -> None:
     with pytest.raises(MailboxNotFound):
         await store.mailbox_view(MailboxId(12345))
+
+
+async def test_message_contents_reads_bytes_and_structure_of_many(store: MailStore,
+                                                                  alice: Account) -> None:
+    """What FETCH BODY[] and SEARCH TEXT read: each message's bytes exactly as stored,
+    with the parsed structure kept beside them (DESIGN principle 6); ids of messages
+    that do not exist are left out."""
+    first = await deliver(store, alice.id, raw=b"Subject: one\r\n\r\n1\r\n",
+                          structure='{"kept": 1}')
+    second = await deliver(store, alice.id, raw=b"Subject: two\r\n\r\n2\r\n")
+    contents = await store.message_contents([first.message_id, second.message_id,
+                                             MessageId(99999)])
+    assert contents == {first.message_id: (b"Subject: one\r\n\r\n1\r\n", '{"kept": 1}'),
+                        second.message_id: (b"Subject: two\r\n\r\n2\r\n", None)}
+    assert await store.message_contents([]) == {}
