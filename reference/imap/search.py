@@ -27,7 +27,8 @@ Implementation notes:
   zero-length, this matches all messages that have a header field with the specified
   field-name"; the same rule for FROM ... SUBJECT).
 - BODY looks in ``text.body_text`` (transfer encodings and charsets decoded, §6.4.4
-  MUST), TEXT in ``text.search_text`` (header and body). Full-text narrowing
+  MUST), TEXT in ``text.search_text`` (header, body, and the MIME header fields of the
+  body parts: "in the header (including MIME header fields) or body"). Full-text narrowing
   (``fts_substrings``) hands the index the strings every match must contain: those of
   the string keys in the top-level AND (not under NOT or OR, where a match need not
   contain them). Every text a string key looks in is a substring of ``search_text``, so

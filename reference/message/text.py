@@ -14,6 +14,16 @@ Implementation notes:
   and tags removed, character references resolved (a simple reduction, not an HTML
   parser). The header of each encapsulated message (message/rfc822 or message/global) is
   part of the body text, as it is part of the body.
+- MIME header text: the header fields of every body part below the top level (RFC 2045
+  §3, the body-part headers of RFC 2046 §5.1.1), written as the header text is, and the
+  RFC 2231-decoded parameters of every part as "name=value" (sections joined, charsets
+  decoded), so that a filename written in sections or percent-encoded is found as it
+  reads. SEARCH TEXT looks there too (RFC 9051 §6.4.4: "in the header (including MIME
+  header fields) or body of the message"); BODY does not ("doesn't match any header
+  fields").
+- ``search_text`` is the header text, the body text and the MIME header text, one after
+  the other: each text a search key looks in is a contiguous piece of it, so a string
+  found there is found in the index text as well (the index only narrows).
 - Parts are separated by a newline so that words of two parts never join.
 """
 
@@ -22,20 +32,29 @@ from __future__ import annotations
 import contextlib
 import html
 import re
+from collections.abc import Iterable
 
 from reference.message.encoded_words import decode_charset, decode_unstructured
-from reference.message.headers import field_text
+from reference.message.headers import FieldSpan, field_text, scan_header
+from reference.message.mime import MessageLimits
 from reference.message.model import BodyPart, ParsedMessage
 from reference.message.sections import UnknownTransferEncoding, decode_transfer_encoding
 
 _INVISIBLE_HTML = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
 _HTML_TAG = re.compile(r"<[^>]*>")
+# The fields read from one body part's header: the parser's default bound, which a
+# delivered message was parsed with.
+_MAX_FIELDS = MessageLimits().max_header_fields
 
 
 def header_text(raw: bytes, message: ParsedMessage) -> str:
     """The decoded header fields of ``message``, one "Name: value" per line."""
+    return _fields_text(raw, message.fields)
+
+
+def _fields_text(raw: bytes, fields: Iterable[FieldSpan]) -> str:
     return "\n".join(f"{field.name}: {decode_unstructured(field_text(field.raw_value(raw)))}"
-                     for field in message.fields)
+                     for field in fields)
 
 
 def body_text(raw: bytes, message: ParsedMessage) -> str:
@@ -46,11 +65,21 @@ def body_text(raw: bytes, message: ParsedMessage) -> str:
     return "\n".join(pieces)
 
 
+def mime_header_text(raw: bytes, message: ParsedMessage) -> str:
+    """The header fields of every body part below the top level (the header of an
+    encapsulated message is in ``body_text`` already), and the RFC 2231-decoded
+    parameters of every part (the top level's too) as "name=value"."""
+    pieces: list[str] = []
+    _collect_mime(raw, message.body, pieces, top=True)
+    return "\n".join(piece for piece in pieces if piece)
+
+
 def search_text(raw: bytes, message: ParsedMessage) -> str:
-    """Header text and body text together: what SEARCH TEXT looks in (RFC 9051 §6.4.4:
-    "Messages that contain the specified string in the header (including MIME header
-    fields) or body of the message")."""
-    return header_text(raw, message) + "\n" + body_text(raw, message)
+    """Header text, body text and MIME header text together: what SEARCH TEXT looks in
+    (RFC 9051 §6.4.4: "Messages that contain the specified string in the header
+    (including MIME header fields) or body of the message")."""
+    return "\n".join((header_text(raw, message), body_text(raw, message),
+                      mime_header_text(raw, message)))
 
 
 def _collect(raw: bytes, part: BodyPart, pieces: list[str]) -> None:
@@ -62,6 +91,18 @@ def _collect(raw: bytes, part: BodyPart, pieces: list[str]) -> None:
         _collect(raw, part.message.body, pieces)
     elif part.media_type == "text" and part.opaque is None:
         pieces.append(part_text(raw, part))
+
+
+def _collect_mime(raw: bytes, part: BodyPart, pieces: list[str], *, top: bool) -> None:
+    if not top:
+        scan = scan_header(raw, part.header_start, part.header_end, _MAX_FIELDS)
+        pieces.append(_fields_text(raw, scan.fields))
+    pieces.extend(f"{parameter.name}={parameter.value}"
+                  for parameter in (*part.parameters, *part.disposition_parameters))
+    for child in part.children:
+        _collect_mime(raw, child, pieces, top=False)
+    if part.message is not None:
+        _collect_mime(raw, part.message.body, pieces, top=True)
 
 
 def part_text(raw: bytes, part: BodyPart) -> str:

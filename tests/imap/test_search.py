@@ -530,3 +530,37 @@ def test_subject_with_aware_utc_date() -> None:
     """BEFORE / ON / SINCE on a UTC internal date use the UTC calendar date."""
     message = subject(None, internal_date=datetime(2024, 1, 2, 0, 30, tzinfo=UTC))
     assert hit(DateKey(DateKeyName.ON, date(2024, 1, 2)), on=message)
+
+
+# --- TEXT and the MIME header fields of body parts ------------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "needle"), [
+    (corpus.MIXED, "application/pdf"),                 # Content-Type of part 2
+    (corpus.MIXED, 'name="report.pdf"'),
+    (corpus.MIXED, "<part2@example.test>"),            # Content-ID
+    (corpus.MIXED, "The report"),                      # Content-Description
+    (corpus.MIXED, "quoted-printable"),                # Content-Transfer-Encoding of part 1
+    (corpus.MIXED, "résumé 2024.pdf"),                 # RFC 2231 filename, decoded
+    (corpus.ALTERNATIVE_IN_MIXED, "format=flowed"),    # nested two deep
+    (corpus.ALTERNATIVE_IN_MIXED, "filename=dot.png"),
+    (corpus.FORWARDED, "Content-Type: message/rfc822"),
+])
+def test_text_matches_mime_header_fields_of_body_parts(raw: bytes, needle: str) -> None:
+    """RFC 9051 §6.4.4 TEXT: "Messages that contain the specified string in the header
+    (including MIME header fields) or body of the message": the MIME header of each body
+    part (RFC 2045 §3, RFC 2046 §5.1.1 body-part headers) is in the body, and RFC 9051
+    parses parameters "per RFCs 5322, 2045, and 2231" (§1 abstract), so an RFC 2231
+    filename is found as it reads. The full-text index holds the same text, so narrowing
+    keeps the message."""
+    key = TextKey(TextKeyName.TEXT, needle)
+    assert hit(key, on=subject(raw))
+    (folded,) = fts_substrings([key])
+    assert folded in index_text(raw, parse_message(raw))
+
+
+def test_body_still_ignores_header_fields() -> None:
+    """RFC 9051 §6.4.4 BODY: "Unlike TEXT ..., this doesn't match any header fields"
+    (BODY keeps to the decoded text of the parts)."""
+    assert not hit(TextKey(TextKeyName.BODY, "application/pdf"), on=subject(corpus.MIXED))
+    assert not hit(TextKey(TextKeyName.TEXT, "application/zip"), on=subject(corpus.MIXED))
