@@ -27,9 +27,9 @@ Implementation notes:
   request and issue a "NO" response that contains the "UNKNOWN-CTE" response code".
 - A partial BODY answer names the section as requested and only the origin octet (§7.5.2
   ``BODY[<section>]<<origin octet>>``; §6.4.5 "BODY[]<0.2048> of a 1500-octet message
-  will return BODY[]<0>"). BINARY answers carry no origin: ``BinaryItem`` follows the ABNF
-  (RFC 9051 §9 and RFC 3516 §6 ``"BINARY" section-binary SP (nstring / literal8)``), not
-  §7.5.2's prose ``BINARY[<section-binary>]<<number>>``.
+  will return BODY[]<0>"). A partial BINARY answer names its origin too, as §7.5.2's
+  ``BINARY[<section-binary>]<<number>>`` and RFC 3516 §4.3 give it (§9's ABNF leaves
+  it out; see ``BinaryItem``).
 - Item order: UID first when UID FETCH adds it, MODSEQ next when CONDSTORE adds it, then
   the items in the order requested (a repeated item once). The response may hold the
   items in any order (§7.5.2 "pairs of data item names").
@@ -227,8 +227,9 @@ def _item(att: FetchAtt, message: FetchSource) -> FetchItem:
             span = None if partial is None else (partial.offset, partial.length)
             return BodySectionItem(section, _section(message, section, span), origin)
         case BinarySection(part=part, partial=partial):
+            origin = None if partial is None else partial.offset
             span = None if partial is None else (partial.offset, partial.length)
-            return BinaryItem(part, _binary(message, part, span))
+            return BinaryItem(part, _binary(message, part, span), origin)
         case BinarySize(part=part):
             data = _binary(message, part, None)
             return BinarySizeItem(part, 0 if data is None else len(data))

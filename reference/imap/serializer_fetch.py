@@ -75,18 +75,16 @@ def write_fetch_item(writer: WireWriter, item: FetchItem) -> None:
         case BodySectionItem(section=section, data=data, origin=origin):
             writer.raw(b"BODY")
             write_section(writer, section)
-            if origin is not None:
-                # RFC 9051 §9 msg-att-static: "BODY" section ["<" number ">"]; number is
-                # 32-bit ("Unsigned 32-bit integer"), what the client reads back.
-                if not 0 <= origin < 2**32:
-                    raise ValueError("BODY origin is a number")
-                writer.raw(b"<%d>" % origin)
+            _write_origin(writer, origin)
             writer.raw(b" ")
             write_nstring(writer, data)
-        case BinaryItem(part=part, data=data):
+        case BinaryItem(part=part, data=data, origin=origin):
             writer.raw(b"BINARY[")
             write_section_part(writer, part)
-            writer.raw(b"] ")
+            writer.raw(b"]")
+            # RFC 9051 §7.5.2 BINARY[<section-binary>]<<number>> (see BinaryItem).
+            _write_origin(writer, origin)
+            writer.raw(b" ")
             if data is not None and b"\x00" in data:
                 # RFC 9051 §4.3.1: binary strings only "in a <literal8> in response to a
                 # BINARY.PEEK[<section-binary>]<<partial>> or BINARY[...]" FETCH.
@@ -115,3 +113,13 @@ def write_fetch_item(writer: WireWriter, item: FetchItem) -> None:
             write_nstring(writer, data)
         case _:
             raise ValueError(f"not a FETCH item: {item!r}")
+
+
+def _write_origin(writer: WireWriter, origin: int | None) -> None:
+    """RFC 9051 §9 msg-att-static: "BODY" section ["<" number ">"]; number is 32-bit
+    ("Unsigned 32-bit integer"), what the client reads back."""
+    if origin is None:
+        return
+    if not 0 <= origin < 2**32:
+        raise ValueError("a partial fetch's origin is a number")
+    writer.raw(b"<%d>" % origin)

@@ -356,9 +356,10 @@ def test_binary_decodes_base64_and_quoted_printable() -> None:
 
 
 def test_binary_partial_counts_decoded_octets() -> None:
-    """RFC 9051 §6.4.5: "the <partial> arguments refer to the DECODED section data"."""
+    """RFC 9051 §6.4.5: "the <partial> arguments refer to the DECODED section data";
+    §7.5.2 BINARY[<section-binary>]<<number>>: the answer names the origin octet."""
     item = one(corpus.MIXED, BinarySection((2,), peek=True, partial=Partial(1, 3)))
-    assert item == BinaryItem((2,), b"PDF")
+    assert item == BinaryItem((2,), b"PDF", 1)
 
 
 def test_binary_text_gets_crlf() -> None:

@@ -269,8 +269,6 @@ def test_binary_origin_outside_the_grammar_is_refused(wire: bytes) -> None:
         read(wire)
 
 
-@pytest.mark.xfail(strict=True, reason="reference/imap/serializer_fetch.py does not write "
-                   "BinaryItem.origin yet (owned by another change; see the BINARY report)")
 def test_binary_origin_is_written() -> None:
     """RFC 9051 §7.5.2 BINARY[<section-binary>]<<number>>: the server echoes the origin
     octet of a partial BINARY fetch, as for BODY (§6.4.5)."""
