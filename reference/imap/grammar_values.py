@@ -42,6 +42,9 @@ RECENT = "\\Recent"
 _CANONICAL_FLAGS = {name.upper(): name for name in (*SYSTEM_FLAGS, RECENT)}
 # flag-perm       = flag / "\*"
 ANY_KEYWORD = "\\*"
+# flag-keyword    = "$MDNSent" / "$Forwarded" / "$Junk" /
+#                   "$NotJunk" / "$Phishing" / atom
+FLAG_KEYWORDS = ("$MDNSent", "$Forwarded", "$Junk", "$NotJunk", "$Phishing")
 
 
 def canonical_flag(flag: str) -> str:

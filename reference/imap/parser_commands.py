@@ -81,6 +81,12 @@ from reference.imap.sequence_sets import SequenceSet
 
 Parser = Callable[[Cursor, str, ParseContext], Command]
 
+# RFC 2971 §3.3: "Field strings MUST NOT be longer than 30 octets. Value strings MUST
+# NOT be longer than 1024 octets. Implementations MUST NOT send more than 30 field-value
+# pairs."
+ID_FIELD_MAX = 30
+ID_VALUE_MAX = 1024
+ID_PAIRS_MAX = 30
 # base64          = *(4base64-char) [base64-terminal]
 # base64-char     = ALPHA / DIGIT / "+" / "/"
 # base64-terminal = (2base64-char "==") / (3base64-char "=")
@@ -121,15 +127,13 @@ def parse_id(cursor: Cursor, tag: str, context: ParseContext) -> Command:
             cursor.sp()
             start = cursor.offset
             value = parse_nstring(cursor)
-            # RFC 2971 §3.3: "Field strings MUST NOT be longer than 30 octets. Value
-            # strings MUST NOT be longer than 1024 octets. Implementations MUST NOT send
-            # more than 30 field-value pairs."
-            if len(key.encode()) > 30 or (value is not None and len(value) > 1024):
+            if len(key.encode()) > ID_FIELD_MAX or (value is not None
+                                                     and len(value) > ID_VALUE_MAX):
                 raise GrammarError("ID field of at most 30 octets, value of at most 1024 "
                                    "(RFC 2971 §3.3)", start)
             pairs.append((key, None if value is None
                           else decode_utf8(value, cursor, start, "ID value")))
-            if len(pairs) > 30:
+            if len(pairs) > ID_PAIRS_MAX:
                 raise GrammarError("at most 30 ID field-value pairs (RFC 2971 §3.3)", start)
             if cursor.accept(b")"):
                 break

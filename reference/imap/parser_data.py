@@ -34,6 +34,7 @@ from reference.imap.grammar_values import (
 )
 from reference.imap.parser_responses import ResponseContext, response_set_ranges
 from reference.imap.response_data import (
+    MBX_LIST_SFLAGS,
     RFC822_ITEMS,
     BinaryItem,
     BinarySizeItem,
@@ -70,9 +71,8 @@ from reference.imap.sequence_sets import SequenceSet
 _STATUS_ATTS = {att.value: att for att in StatusAtt}
 # tag = 1*<any ASTRING-CHAR except "+">
 _TAG = re.compile(b"[" + TAG_CHAR + b"]+")
-# mbx-list-sflag  = "\NonExistent" / "\Noselect" / "\Marked" / "\Unmarked"
-#                   ; Selectability flags; only one per LIST response
-_SFLAGS = frozenset({"\\NONEXISTENT", "\\NOSELECT", "\\MARKED", "\\UNMARKED"})
+# mbx-list-sflag: "Selectability flags; only one per LIST response"
+_SFLAGS = frozenset(flag.upper() for flag in MBX_LIST_SFLAGS)
 
 
 def parse_data(cursor: Cursor, context: ResponseContext) -> Data:

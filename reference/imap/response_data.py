@@ -52,6 +52,15 @@ class IdData:
 # --- §7.3 mailbox status ---------------------------------------------------------------
 
 
+# mbx-list-sflag  = "\NonExistent" / "\Noselect" / "\Marked" / "\Unmarked"
+#                   ; Selectability flags; only one per LIST response
+MBX_LIST_SFLAGS = ("\\NonExistent", "\\Noselect", "\\Marked", "\\Unmarked")
+# mbx-list-oflag  = "\Noinferiors" / child-mbox-flag / "\Subscribed" / "\Remote" /
+#                   flag-extension; child-mbox-flag = "\HasChildren" / "\HasNoChildren"
+MBX_LIST_OFLAGS = ("\\Noinferiors", "\\HasChildren", "\\HasNoChildren", "\\Subscribed",
+                   "\\Remote")
+
+
 @dataclass(frozen=True, slots=True)
 class ListData:
     """§7.3.1 ``"LIST" SP mailbox-list``:
