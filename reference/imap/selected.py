@@ -110,6 +110,10 @@ class SelectedMailbox:
     def uid_at(self, msn: int) -> int:
         return self.uids[msn - 1]
 
+    @property
+    def has_ghosts(self) -> bool:
+        return bool(self._ghosts)
+
     def is_ghost(self, uid: int) -> bool:
         """Expunged in the store, not yet reported to the client."""
         return uid in self._ghosts

@@ -22,6 +22,7 @@ from reference.imap.commands import (
     Fetch,
     Move,
     Search,
+    SearchReturnOption,
     Store,
     StoreAction,
 )
@@ -31,6 +32,7 @@ from reference.imap.grammar_values import RECENT
 from reference.imap.response_data import UidItem
 from reference.imap.responses import (
     AppendUid,
+    Condition,
     CopyUid,
     FetchData,
     ResponseCode,
@@ -62,6 +64,7 @@ from reference.store.interface import (
     Uid,
 )
 
+_SEEN = frozenset({SEEN})
 # Octets of message content FETCH and SEARCH read from the store at once.
 CONTENT_BATCH = 4 << 20
 # FETCH items the selected view answers by itself, without reading the store.
@@ -78,6 +81,10 @@ class MessageCommands(SessionCore):
 
     async def append(self, command: Append) -> StatusResponse:
         account = self.require_account()
+        if any(not message.message for message in command.messages):
+            # RFC 3502 §6.3.11: "A zero-length message literal argument is an error, and
+            # MUST return a NO. This can be used to cancel the append." Nothing stored.
+            return no(command.tag, "APPEND cancelled: a message is empty")
         messages = []
         for message in command.messages:
             flags = set(message.flags or ())
@@ -125,6 +132,16 @@ class MessageCommands(SessionCore):
     # --- SEARCH (§6.4.4, RFC 4731 ESEARCH, RFC 5182 SEARCHRES) ------------------------
 
     async def search(self, command: Search) -> StatusResponse:
+        response = await self.search_and_answer(command)
+        if response.condition is not Condition.OK and \
+                SearchReturnOption.SAVE in (command.return_options or ()):
+            # RFC 9051 §6.4.4.1 (RFC 5182 §2.1): "A SEARCH command with the SAVE result
+            # option that caused the server to return NO or BAD sets the value of the
+            # search result variable to the empty sequence."
+            self.saved_result = []
+        return response
+
+    async def search_and_answer(self, command: Search) -> StatusResponse:
         view = self.require_selected()
         if command.charset is not None and command.charset.upper() not in SEARCH_CHARSETS:
             # §6.4.4: "If the server does not support the specified [CHARSET], it MUST
@@ -149,23 +166,21 @@ class MessageCommands(SessionCore):
         found: list[SearchMatch] = []
         entries = await self.store.mailbox_entries(MailboxId(view.mailbox_id),
                                                    [Uid(uid) for uid in live])
-        count = 0
-        async for entry, raw, parsed in self.with_contents(entries, needs_message):
-            count += 1
-            uid = int(entry.uid)
-            msn = view.msn(uid)
-            if msn is None:
-                continue
-            known = view.flags_of(uid)
-            subject = SearchSubject(
-                msn=msn, uid=uid, flags=known if known is not None else entry.flags,
-                modseq=int(entry.modseq), size=entry.size,
-                internal_date=entry.internal_date, recent=uid in view.recent,
-                raw=raw, parsed=parsed)
-            if matches(command.keys, subject, context):
-                found.append(SearchMatch(msn, uid, int(entry.modseq)))
-            if needs_message and count % DRAIN_EVERY == 0:
-                await self.out.drain()
+        async for batch in self.content_batches(entries, needs_message):
+            for entry, raw, parsed in batch:
+                uid = int(entry.uid)
+                msn = view.msn(uid)
+                if msn is None:
+                    continue
+                known = view.flags_of(uid)
+                subject = SearchSubject(
+                    msn=msn, uid=uid, flags=known if known is not None else entry.flags,
+                    modseq=int(entry.modseq), size=entry.size,
+                    internal_date=entry.internal_date, recent=uid in view.recent,
+                    raw=raw, parsed=parsed)
+                if matches(command.keys, subject, context):
+                    found.append(SearchMatch(msn, uid, int(entry.modseq)))
+            await self.out.drain()
         outcome = search_response(command, found, rev2=self.rev2)
         if outcome.saved_uids is not None:
             self.saved_result = list(outcome.saved_uids)
@@ -173,16 +188,16 @@ class MessageCommands(SessionCore):
             self.send(response)
         return ok(command.tag, "SEARCH completed")
 
-    async def with_contents(self, entries: list[MailboxEntry], needed: bool
-                            ) -> AsyncIterator[tuple[MailboxEntry, bytes | None,
-                                                     ParsedMessage | None]]:
-        """Each entry with its message's bytes and parsed form when ``needed`` (stored
-        beside the bytes; parsed now for a message stored without it), read from the
-        store in batches of about CONTENT_BATCH octets. A message expunged meanwhile
-        is left out."""
+    async def content_batches(self, entries: list[MailboxEntry], needed: bool
+                              ) -> AsyncIterator[list[tuple[MailboxEntry, bytes | None,
+                                                            ParsedMessage | None]]]:
+        """The entries in batches, each with its message's bytes and parsed form when
+        ``needed`` (stored beside the bytes; parsed now for a message stored without
+        it): about CONTENT_BATCH octets per batch, read in one store call. A message
+        expunged meanwhile is left out."""
         if not needed:
-            for entry in entries:
-                yield entry, None, None
+            for start in range(0, len(entries), DRAIN_EVERY):
+                yield [(entry, None, None) for entry in entries[start:start + DRAIN_EVERY]]
             return
         start = 0
         while start < len(entries):
@@ -193,6 +208,7 @@ class MessageCommands(SessionCore):
             batch = entries[start:end]
             start = end
             contents = await self.store.message_contents(e.message_id for e in batch)
+            loaded: list[tuple[MailboxEntry, bytes | None, ParsedMessage | None]] = []
             for entry in batch:
                 content = contents.get(entry.message_id)
                 if content is None:
@@ -200,7 +216,8 @@ class MessageCommands(SessionCore):
                 raw, structure = content
                 parsed = (ParsedMessage.from_json(structure) if structure is not None
                           else parse_message(raw, self.policy.message_limits))
-                yield entry, raw, parsed
+                loaded.append((entry, raw, parsed))
+            yield loaded
 
     # --- FETCH (§6.4.5) ----------------------------------------------------------------
 
@@ -212,27 +229,16 @@ class MessageCommands(SessionCore):
         await self.refresh(command)
         msns = self.target_msns(command.tag, command.sequence_set, uid=command.uid)
         plan = plan_fetch(command.items, uid_command=command.uid, modseq=False)
-        ghosts = [msn for msn in msns if view.is_ghost(view.uid_at(msn))]
-        live = [msn for msn in msns if not view.is_ghost(view.uid_at(msn))]
-        seen_now: set[int] = set()
-        if plan.sets_seen and not view.read_only:
-            # §6.4.5: "The \Seen flag is implicitly set"
-            unseen = [Uid(view.uid_at(msn)) for msn in live
-                      if SEEN not in view.flags[view.uid_at(msn)]]
-            if unseen:
-                update = await self.store.update_flags(MailboxId(view.mailbox_id), unseen,
-                                                       add=frozenset({SEEN}))
-                changed = [entry for entry in update.entries if entry.modseq == update.modseq]
-                view.note_changes([view_entry(entry) for entry in changed], (),
-                                  view.highest_modseq,
-                                  report_own=frozenset(int(e.uid) for e in changed))
-                seen_now = {int(entry.uid) for entry in changed}
-                self.own_changes.update(seen_now)
+        ghosts = [msn for msn in msns if view.is_ghost(view.uid_at(msn))] \
+            if view.has_ghosts else []
+        live = [msn for msn in msns if not view.is_ghost(view.uid_at(msn))] \
+            if ghosts else msns
         if set(plan.atts) <= _VIEW_ITEMS:
             await self.fetch_from_view(plan, live)
         else:
             try:
-                await self.fetch_from_store(plan, live, seen_now)
+                await self.fetch_from_store(plan, live,
+                                            sets_seen=plan.sets_seen and not view.read_only)
             except FetchError as error:
                 return no(command.tag, error.text, error.code)
         if ghosts and not command.uid:
@@ -253,8 +259,12 @@ class MessageCommands(SessionCore):
         rows = [(msn, uid, flags[uid]) for msn in msns for uid in (uids[msn - 1],)]
         await self.send_flags(rows, with_uid=SimpleAtt(FetchAttName.UID) in plan.atts)
 
-    async def fetch_from_store(self, plan: FetchPlan, msns: list[int], seen_now: set[int]
+    async def fetch_from_store(self, plan: FetchPlan, msns: list[int], *, sets_seen: bool
                                ) -> None:
+        """The answers of a batch are all built before any is sent, and only then is
+        \\Seen set on its messages (§6.4.5: "The \\Seen flag is implicitly set"): a
+        FETCH that fails on a message (NO [UNKNOWN-CTE], RFC 3516 §4.3 "MUST fail the
+        request") leaves that batch unread."""
         view = self.require_selected()
         # In UID order, which is sequence-number order (RFC 9051 §2.3.1.2).
         entries = await self.store.mailbox_entries(
@@ -262,22 +272,42 @@ class MessageCommands(SessionCore):
         # Messages expunged meanwhile are left out (reported later, §7.5.1).
         entries = [entry for entry in entries if view.flags_of(entry.uid) is not None]
         show_recent = not self.rev2
-        count = 0
-        async for entry, raw, parsed in self.with_contents(
-                entries, plan.needs_raw or plan.needs_structure):
-            count += 1
-            uid = int(entry.uid)
-            msn, known = view.msn(uid), view.flags_of(uid)
-            if msn is None or known is None:
-                continue
-            flags = known | {RECENT} if show_recent and uid in view.recent else known
-            source = FetchSource(uid=uid, flags=flags,
-                                 modseq=int(entry.modseq), size=entry.size,
-                                 internal_date=entry.internal_date, raw=raw, parsed=parsed)
-            self.send(FetchData(msn, fetch_items(plan, source,
-                                                 flags_changed=uid in seen_now)))
-            if count % DRAIN_EVERY == 0 or (raw is not None and len(raw) > 1 << 20):
-                await self.out.drain()
+        async for batch in self.content_batches(entries,
+                                                plan.needs_raw or plan.needs_structure):
+            answers: list[FetchData] = []
+            unseen: list[Uid] = []
+            for entry, raw, parsed in batch:
+                uid = int(entry.uid)
+                msn, flags = view.msn(uid), view.flags_of(uid)
+                if msn is None or flags is None:
+                    continue
+                marking = sets_seen and SEEN not in flags
+                if marking:
+                    flags = flags | _SEEN
+                    unseen.append(entry.uid)
+                if show_recent and uid in view.recent:
+                    flags = flags | {RECENT}
+                source = FetchSource(uid=uid, flags=flags,
+                                     modseq=int(entry.modseq), size=entry.size,
+                                     internal_date=entry.internal_date, raw=raw,
+                                     parsed=parsed)
+                answers.append(FetchData(msn, fetch_items(plan, source,
+                                                          flags_changed=marking)))
+            if unseen:
+                await self.mark_seen(unseen)
+            for answer in answers:
+                self.send(answer)
+            await self.out.drain()
+
+    async def mark_seen(self, uids: list[Uid]) -> None:
+        """Set \\Seen, whose new flags the FETCH answers report themselves."""
+        view = self.require_selected()
+        update = await self.store.update_flags(MailboxId(view.mailbox_id), uids, add=_SEEN)
+        changed = [entry for entry in update.entries if entry.modseq == update.modseq]
+        reported = frozenset(int(entry.uid) for entry in changed)
+        view.note_changes([view_entry(entry) for entry in changed], (), view.highest_modseq,
+                          report_own=reported)
+        self.own_changes.update(reported)
 
     # --- STORE (§6.4.6) ----------------------------------------------------------------
 
