@@ -32,18 +32,14 @@ from reference.config import Config, ConfigError, Endpoint
 from reference.delivery.local import LocalDelivery
 from reference.directory.policy import PlaintextAuth
 from reference.imap.mailbox_views import MailboxViews
-from reference.imap.server import (
-    ImapListenerSettings,
-    ImapProtocol,
-    ImapRegistry,
-    start_imap_listener,
-)
+from reference.imap.server import ImapProtocol, start_imap_listener
 from reference.imap.session import ImapPolicy, ImapSession
 from reference.logs import fields
-from reference.net.listeners import Peer
+from reference.net.listeners import ListenerSettings, Peer
+from reference.net.stream import ConnectionRegistry
 from reference.net.tls import CertificatePaths, ensure_certificate, server_context
 from reference.net.trace import TraceSink
-from reference.smtp.server import ConnectionRegistry, ListenerSettings, start_smtp_listener
+from reference.smtp.server import SmtpListenerSettings, start_smtp_listener
 from reference.smtp.session import Role, SessionPolicy, SmtpSession
 from reference.store import open_store
 from reference.store.interface import MailStore
@@ -77,7 +73,7 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
     store = await open_store(store_path(config))
     trace = _trace_sink(config)
     registry = ConnectionRegistry()
-    imap_registry = ImapRegistry()
+    imap_registry = ConnectionRegistry()
     servers: list[asyncio.AbstractServer] = []
     try:
         await _warn_if_empty(store)
@@ -96,7 +92,7 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
                 tls_available=True, plaintext_auth=PlaintextAuth(config.smtp.plaintext_auth),
                 auth_mechanisms=config.smtp.auth_mechanisms,
                 fake_credentials_key=fake_credentials_key)
-            settings = ListenerSettings(
+            settings = SmtpListenerSettings(
                 name=role.value, tolerances=config.smtp.tolerances, starttls_context=context,
                 implicit_tls=role is Role.SUBMISSIONS,
                 tls_handshake_timeout=config.tls.handshake_timeout, trace=trace)
@@ -122,7 +118,7 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
             if not address:
                 continue
             endpoint = Endpoint.parse(address)
-            imap_settings = ImapListenerSettings(
+            imap_settings = ListenerSettings(
                 name=name, starttls_context=context, implicit_tls=name == "imaps",
                 tls_handshake_timeout=config.tls.handshake_timeout, trace=trace)
             try:
@@ -243,7 +239,7 @@ async def _wait_for_stop(stop: asyncio.Event | None) -> None:
                 loop.remove_signal_handler(signum)
 
 
-async def _drain(registry: ConnectionRegistry | ImapRegistry, grace: float) -> None:
+async def _drain(registry: ConnectionRegistry, grace: float) -> None:
     registry.begin_shutdown()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + grace

@@ -14,19 +14,16 @@ Timeouts: RFC 9051 §5.4 autologout, at least 30 minutes once authenticated
 (``ImapPolicy.autologout``); a shorter one before. IDLE waits for the client's DONE and
 for the store's change watcher at once (RFC 2177). STARTTLS upgrades the same protocol
 object in place (``loop.start_tls``); the core has already dropped any plaintext
-pipelined behind the command (RFC 9051 §6.2.1).
+pipelined behind the command (RFC 9051 §6.2.1). What every stream adapter shares
+(callbacks, output batching, back-pressure, STARTTLS, the connection registry) is
+``reference.net.stream.StreamProtocol``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import logging
-import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import cast
 
 from reference.errors import ProtocolError
 from reference.imap.capabilities import Modes
@@ -37,71 +34,35 @@ from reference.imap.session import ImapSession
 from reference.imap.session_core import ImapPolicy
 from reference.imap.states import State
 from reference.logs import fields
-from reference.net.listeners import Peer, is_loopback, peername
-from reference.net.trace import TraceSink, Transcript
+from reference.net.listeners import ListenerSettings, Peer, start_listener
+from reference.net.stream import READ_HIGH_WATER, ConnectionRegistry, StreamProtocol
 from reference.store.interface import ModSeq
-
-log = logging.getLogger("rfcmail.imap")
-
-READ_HIGH_WATER = 256 * 1024
-WRITE_BATCH = 64 * 1024
-_connection_ids = itertools.count(1)
-
-
-@dataclass(frozen=True, slots=True)
-class ImapListenerSettings:
-    name: str                              # "imap", "imaps"
-    starttls_context: ssl.SSLContext | None
-    implicit_tls: bool
-    tls_handshake_timeout: float = 30.0
-    trace: TraceSink | None = None
-
 
 SessionFactory = Callable[[Peer, "ImapProtocol", bool], ImapSession]
 
 
-class ImapRegistry:
-    """The live connections of a server, for graceful shutdown."""
-
-    def __init__(self) -> None:
-        self.connections: set[ImapProtocol] = set()
-        self.shutting_down = False
-
-    def begin_shutdown(self) -> None:
-        self.shutting_down = True
-        for connection in list(self.connections):
-            connection.wake()
-
-    def abort_all(self) -> None:
-        for connection in list(self.connections):
-            connection.force_close()
-
-
-class ImapProtocol(asyncio.Protocol):
+class ImapProtocol(StreamProtocol[ServerConnection], protocol="imap"):
     """One connection; also the session's ``Output``."""
 
-    def __init__(self, settings: ImapListenerSettings, policy: ImapPolicy,
-                 make_session: SessionFactory, registry: ImapRegistry) -> None:
-        self.settings = settings
+    def __init__(self, settings: ListenerSettings, policy: ImapPolicy,
+                 make_session: SessionFactory, registry: ConnectionRegistry) -> None:
+        # The core must see a literal whole: reading pauses only beyond the largest
+        # command (APPEND's) and READ_HIGH_WATER more.
+        super().__init__(settings, registry,
+                         read_high_water=READ_HIGH_WATER + policy.limits.append_command_size)
         self.policy = policy
         self.make_session = make_session
-        self.registry = registry
-        self.connection_id = f"{settings.name}-{next(_connection_ids)}"
-        self.transport: asyncio.Transport | None = None
-        self.transcript: Transcript | None = None
-        self.conn: ServerConnection | None = None
         self.session: ImapSession | None = None
-        self.task: asyncio.Task[None] | None = None
-        self._pending: list[bytes] = []
-        self._pending_size = 0
-        self._waiter: asyncio.Future[None] | None = None
-        self._writable: asyncio.Future[None] | None = None
         self._watch: asyncio.Future[ModSeq] | None = None
-        self._lost = False
-        self._forced = False
-        self._timed_out = False
-        self._reading_paused = False
-        self._tls_held: list[bytes] | None = None
+
+    def _open(self, peer: Peer) -> None:
+        tls = self.settings.implicit_tls
+        self.conn = ServerConnection(self.policy.limits, tls_active=tls)
+        self.session = self.make_session(peer, self, tls)
+
+    def _tls_established(self) -> None:
+        assert self.session is not None
+        self.session.tls_established()
 
     # --- Output ----------------------------------------------------------------------
 
@@ -112,82 +73,14 @@ class ImapProtocol(asyncio.Protocol):
 
     def send(self, response: Response) -> None:
         assert self.conn is not None
-        wire = self.conn.send(response)
-        self._pending.append(wire)
-        self._pending_size += len(wire)
-        if self._pending_size >= WRITE_BATCH:
-            self._flush()
+        self._hold(self.conn.send(response))
 
     async def drain(self) -> None:
         self._flush()
         if self._writable is not None:
-            await self._wait_until_writable()
-
-    # --- asyncio.Protocol callbacks ---------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-        if self.conn is not None:
-            return   # start_tls hands the same protocol a new transport
-        host, port = peername(transport)
-        peer = Peer(host, port, is_loopback(host), self.connection_id)
-        tls = self.settings.implicit_tls
-        self.conn = ServerConnection(self.policy.limits, tls_active=tls)
-        self.session = self.make_session(peer, self, tls)
-        if self.settings.trace is not None:
-            self.transcript = Transcript(self.settings.trace, self.connection_id)
-        self.registry.connections.add(self)
-        log.debug("imap.connect", extra=fields(conn=self.connection_id, peer=f"{host}:{port}",
-                                              listener=self.settings.name))
-        self.task = asyncio.get_running_loop().create_task(self._serve())
-
-    def data_received(self, data: bytes) -> None:
-        if self.transcript is not None:
-            self.transcript.received(data)
-        if self._tls_held is not None:
-            self._tls_held.append(data)      # sent under TLS before start_tls returned
-            return
-        assert self.conn is not None and self.transport is not None
-        self.conn.receive_data(data)
-        if self.conn.buffered > READ_HIGH_WATER + self.policy.limits.append_command_size \
-                and not self._reading_paused:
-            self._reading_paused = True
-            self.transport.pause_reading()
-        self.wake()
-
-    def eof_received(self) -> bool:
-        if self.conn is not None:
-            self.conn.receive_data(b"")
-        self.wake()
-        return True
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._lost = True
-        if self.conn is not None:
-            self.conn.receive_data(b"")
-        self.wake()
-        if self._writable is not None and not self._writable.done():
-            self._writable.set_result(None)
-
-    def pause_writing(self) -> None:
-        self._writable = asyncio.get_running_loop().create_future()
-
-    def resume_writing(self) -> None:
-        if self._writable is not None and not self._writable.done():
-            self._writable.set_result(None)
-        self._writable = None
+            await self._writable_within_autologout()
 
     # --- the connection loop ----------------------------------------------------------
-
-    def wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    def force_close(self) -> None:
-        self._forced = True
-        self.wake()
-        if self._writable is not None and not self._writable.done():
-            self._writable.set_result(None)
 
     async def _serve(self) -> None:
         conn, session = self.conn, self.session
@@ -197,7 +90,7 @@ class ImapProtocol(asyncio.Protocol):
             self._flush()
             await self._loop(conn, session)
         except Exception:
-            log.exception("imap.internal-error", extra=fields(conn=self.connection_id))
+            self._log.exception("imap.internal-error", extra=fields(conn=self.connection_id))
             if not self._lost and conn.state is not State.LOGOUT:
                 # RFC 9051 §7.1.5: BYE "as a panic shutdown announcement".
                 with contextlib.suppress(ProtocolError, AssertionError):
@@ -235,35 +128,21 @@ class ImapProtocol(asyncio.Protocol):
             await session.handle(event)
             if conn.tls_pending:
                 self._flush()
-                if not await self._start_tls(conn, session):
+                if not await self._start_tls():
                     return
         self._flush()
 
-    async def _wait_until_writable(self) -> None:
-        if self._writable is None:
-            return
-        loop = asyncio.get_running_loop()
-        timer = loop.call_later(self.policy.autologout, self._time_out)
-        try:
-            await self._writable
-        finally:
-            timer.cancel()
-        if not self._lost and (self._timed_out or self._forced):
-            log.info("imap.not-reading", extra=fields(conn=self.connection_id))
-            self._abort()
+    async def _writable_within_autologout(self) -> None:
+        """Wait while the client does not read; ConnectionAbortedError when it has been
+        cut off for it."""
+        if not await self._wait_until_writable(self.policy.autologout):
             raise ConnectionAbortedError("the client does not read")
-
-    def _time_out(self) -> None:
-        self._timed_out = True
-        self.wake()
-        if self._writable is not None and not self._writable.done():
-            self._writable.set_result(None)
 
     async def _wait_for_data(self, conn: ServerConnection, session: ImapSession) -> bool:
         """Wait for bytes (or, while IDLE, for the store); False when the connection
         must end (the client has then been told)."""
         try:
-            await self._wait_until_writable()
+            await self._writable_within_autologout()
         except ConnectionAbortedError:
             return False
         if self._lost:
@@ -272,9 +151,7 @@ class ImapProtocol(asyncio.Protocol):
             self.send(session.shutting_down())
             self._flush()
             return False
-        if self._reading_paused and self.transport is not None:
-            self._reading_paused = False
-            self.transport.resume_reading()
+        self._resume_reading()
         loop = asyncio.get_running_loop()
         if self._watch is not None and not session.idling:
             self._watch.cancel()              # IDLE ended: its watch is stale
@@ -284,13 +161,7 @@ class ImapProtocol(asyncio.Protocol):
             task = asyncio.ensure_future(watcher.wait())
             task.add_done_callback(lambda _: self.wake())
             self._watch = task
-        self._waiter = loop.create_future()
-        timer = loop.call_later(session.autologout, self._time_out)
-        try:
-            await self._waiter
-        finally:
-            timer.cancel()
-            self._waiter = None
+        await self._sleep(loop.time() + session.autologout)
         watch = self._watch
         if watch is not None and watch.done():
             self._watch = None
@@ -298,73 +169,17 @@ class ImapProtocol(asyncio.Protocol):
                 await session.idle_wake()
                 self._flush()
         if self._timed_out and not self._lost:
-            log.info("imap.timeout", extra=fields(conn=self.connection_id))
+            self._log.info("imap.timeout", extra=fields(conn=self.connection_id))
             self.send(session.timed_out())
             self._flush()
             return False
         return True
 
-    async def _start_tls(self, conn: ServerConnection, session: ImapSession) -> bool:
-        context = self.settings.starttls_context
-        assert context is not None and self.transport is not None
-        loop = asyncio.get_running_loop()
-        self._tls_held = []
-        try:
-            transport = await loop.start_tls(
-                self.transport, self, context, server_side=True,
-                ssl_handshake_timeout=self.settings.tls_handshake_timeout)
-        except (TimeoutError, OSError, ssl.SSLError, ConnectionError) as exc:
-            log.info("imap.tls-failed", extra=fields(conn=self.connection_id, error=str(exc)))
-            self._tls_held = None
-            self._lost = True
-            return False
-        held, self._tls_held = self._tls_held, None
-        if transport is None:
-            self._lost = True
-            return False
-        self.transport = transport
-        conn.tls_established()
-        session.tls_established()
-        for data in held:
-            conn.receive_data(data)
-        if conn.discarded_plaintext:
-            log.info("imap.starttls-discarded", extra=fields(
-                conn=self.connection_id, octets=conn.discarded_plaintext))
-        return True
 
-    def _flush(self) -> None:
-        if not self._pending:
-            return
-        data = b"".join(self._pending)
-        self._pending.clear()
-        self._pending_size = 0
-        if self.transport is None or self._lost or self.transport.is_closing():
-            return
-        if self.transcript is not None:
-            self.transcript.sent(data)
-        self.transport.write(data)
-
-    def _abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
-
-    def _close(self) -> None:
-        self.registry.connections.discard(self)
-        if self.transport is not None and not self.transport.is_closing():
-            if self._writable is not None and (self._timed_out or self._forced):
-                self._abort()
-            else:
-                self.transport.close()
-        log.debug("imap.disconnect", extra=fields(conn=self.connection_id))
-
-
-async def start_imap_listener(host: str, port: int, settings: ImapListenerSettings,
+async def start_imap_listener(host: str, port: int, settings: ListenerSettings,
                               policy: ImapPolicy, make_session: SessionFactory,
-                              registry: ImapRegistry, *, reuse_port: bool = False
+                              registry: ConnectionRegistry, *, reuse_port: bool = False
                               ) -> asyncio.Server:
-    loop = asyncio.get_running_loop()
-    ssl_context = settings.starttls_context if settings.implicit_tls else None
-    return await loop.create_server(
-        lambda: ImapProtocol(settings, policy, make_session, registry), host, port,
-        ssl=ssl_context, reuse_address=True, reuse_port=reuse_port,
-        ssl_handshake_timeout=settings.tls_handshake_timeout if ssl_context else None)
+    return await start_listener(
+        host, port, settings, lambda: ImapProtocol(settings, policy, make_session, registry),
+        reuse_port=reuse_port)
