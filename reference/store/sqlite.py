@@ -457,14 +457,16 @@ class SqliteStore:
             connection, mailbox_id, modseq))
 
     async def claim_recent(self, mailbox_id: MailboxId, *, claim: bool = True) -> range:
-        if claim:
-            return await self._write(lambda connection: mailbox_writes.claim_recent(
-                connection, mailbox_id))
         row = self._lookup_one("SELECT recent_uid, uid_next FROM mailboxes WHERE id = ?",
                                (mailbox_id,))
         if row is None:
             raise MailboxNotFound(f"no mailbox with id {mailbox_id}")
-        return range(row[0], row[1])
+        if not claim or row[0] >= row[1]:
+            # Nothing arrived since the last claim: no write job (a message arriving
+            # after this read is claimed by the next refresh).
+            return range(row[0], row[1])
+        return await self._write(lambda connection: mailbox_writes.claim_recent(
+            connection, mailbox_id))
 
     # --- flags, expunge, copy and move
 
