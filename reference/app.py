@@ -137,9 +137,10 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
     finally:
         for listener in servers:
             listener.close()
-        imap_registry.begin_shutdown()          # IMAP sessions get BYE at once
-        await _drain(registry, config.server.shutdown_grace)
-        await _drain(imap_registry, 5.0)
+        # Idle IMAP sessions get BYE at once; SMTP transactions and IMAP commands in
+        # flight get the grace to finish, side by side.
+        await asyncio.gather(_drain(registry, config.server.shutdown_grace),
+                             _drain(imap_registry, config.server.shutdown_grace))
         stats = getattr(store, "stats", None)
         await store.close()
         if stats is not None:

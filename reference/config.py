@@ -56,7 +56,8 @@ class ServerConfig:
     # Processes serving the same listeners (SO_REUSEPORT) over the one store (DESIGN
     # principle 7: every core in use). 0 = one per CPU, at most MAX_AUTO_WORKERS.
     workers: int = 0
-    # Seconds in-flight transactions get to finish on SIGTERM before 421 (RFC 5321 §3.8).
+    # Seconds in-flight SMTP transactions get to finish on SIGTERM before 421 (RFC 5321
+    # §3.8), and IMAP commands before BYE (RFC 9051 §7.1.5).
     shutdown_grace: float = 30.0
     # "auto" (uvloop when installed), "uvloop" or "asyncio".
     event_loop: str = "auto"

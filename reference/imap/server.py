@@ -89,6 +89,8 @@ class ImapProtocol(StreamProtocol[ServerConnection], protocol="imap"):
             self.send(session.greeting())
             self._flush()
             await self._loop(conn, session)
+        except ConnectionAbortedError:
+            pass       # cut off for not reading (_writable_within_autologout): logged there
         except Exception:
             self._log.exception("imap.internal-error", extra=fields(conn=self.connection_id))
             if not self._lost and conn.state is not State.LOGOUT:
@@ -134,8 +136,9 @@ class ImapProtocol(StreamProtocol[ServerConnection], protocol="imap"):
 
     async def _writable_within_autologout(self) -> None:
         """Wait while the client does not read; ConnectionAbortedError when it has been
-        cut off for it."""
-        if not await self._wait_until_writable(self.policy.autologout):
+        cut off for it, after the session's autologout (shorter before login)."""
+        assert self.session is not None
+        if not await self._wait_until_writable(self.session.autologout):
             raise ConnectionAbortedError("the client does not read")
 
     async def _wait_for_data(self, conn: ServerConnection, session: ImapSession) -> bool:

@@ -24,7 +24,7 @@ from reference.app import STORE_FILE
 from reference.smtp.connection import ClientConnection
 from reference.store import open_store
 from reference.store.interface import Message
-from tests.e2e.conftest import provision, start_server
+from tests.e2e.conftest import PASSWORDS, provision, start_server
 from tests.e2e.helpers import (
     LogCapture,
     RawClient,
@@ -365,3 +365,38 @@ def test_a_listener_address_in_use_is_a_clear_error(
     errors = [line for line in result.stderr.splitlines() if line.startswith("rfcmail: ")]
     assert errors, result.stderr
     assert f"127.0.0.1:{port}" in errors[0] and "smtp" in errors[0]
+
+
+def test_an_imap_client_that_stops_reading_a_fetch_is_cut_off_without_an_internal_error(
+        tmp_path: Path, ca: trustme.CA, server_log: LogCapture) -> None:
+    """RFC 9051 §7.1.5 keeps BYE for announcements a client can read: a client that
+    stops reading a long FETCH (its receive window full) cannot be told, so at shutdown
+    it is cut off when the grace runs out; the server logs that, not an internal error,
+    and stops on time."""
+    running = start_server(tmp_path, ca, server={"shutdown_grace": 0.5})
+    host, port = running.endpoints["imap"].host, running.endpoints["imap"].port
+    body = b"Subject: big\r\n\r\n" + b"x" * 200_000 + b"\r\n"
+    client = socket.create_connection((host, port), timeout=10)
+    try:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.recv(4096)
+        literal = b"{%d+}\r\n" % len(body)
+        password = PASSWORDS["alice@example.test"].encode()
+        client.sendall(b"a LOGIN alice@example.test " + password
+                       + b"\r\nb APPEND INBOX " + literal + body + b"\r\n"
+                       + b"c APPEND INBOX " + literal + body + b"\r\nd SELECT INBOX\r\n")
+        replies = b""
+        while b"d OK" not in replies:
+            chunk = client.recv(65536)
+            assert chunk, replies
+            replies += chunk
+        # Ask for far more than the socket buffers hold, and read none of it.
+        client.sendall(b"e FETCH 1:* BODY.PEEK[]\r\n" * 20)
+        time.sleep(0.5)
+        started = time.monotonic()
+        running.shutdown()
+        assert time.monotonic() - started < 5, "shutdown waited on a blocked client"
+    finally:
+        client.close()
+    assert "imap.not-reading" in server_log.events()
+    assert server_log.internal_errors() == []
