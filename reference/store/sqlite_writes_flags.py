@@ -9,10 +9,11 @@ Jobs are functions of the writer's connection, run inside its transaction (see
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from reference.store.interface import (
     AccountId,
@@ -49,10 +50,8 @@ from reference.store.sqlite_writes_messages import (
 # keyword": a change of either changes what JMAP shows of the mailbox.
 _JMAP_COUNTED = frozenset({SEEN, "\\Draft"})
 
-# A message the update applies to: UID, message id, keywords and \Deleted after the
-# update, MODSEQ before it, size, internal date (as stored).
-_Kept = tuple[Uid, MessageId, frozenset[str], bool, ModSeq, int, str]
-
+# A message's keywords before and after an update.
+_SetChange = tuple[frozenset[str], frozenset[str]]
 
 @dataclass(frozen=True, slots=True)
 class PreparedFlags:
@@ -72,7 +71,13 @@ def update_flags(connection: sqlite3.Connection, mailbox_id: MailboxId,
     """RFC 9051 §6.4.6 STORE with RFC 7162 §3.1.3 UNCHANGEDSINCE. Keywords compare
     case-insensitively (RFC 8621 §4.1.1: "a keyword is a case-insensitive string"):
     -FLAGS ($LABEL) removes $Label, and added keywords take the account's spelling
-    (``account_keywords``), so +FLAGS ($LABEL) on a message with $Label changes nothing."""
+    (``account_keywords``), so +FLAGS ($LABEL) on a message with $Label changes nothing.
+
+    The work is per distinct keyword set, not per message: a mailbox's messages share a
+    few sets, and the messages of one stored set all end with one new set. So each new
+    set is encoded once and written by one UPDATE for all its messages, and the
+    memberships, counters and change log take one statement per kind of change (a STORE
+    on 1,000 messages is a handful of statements, not thousands of executions)."""
     box = get_mailbox(connection, mailbox_id)
     rows = connection.execute(
         f"SELECT {ENTRY_COLUMNS} FROM mailbox_messages mm JOIN messages m"
@@ -80,79 +85,88 @@ def update_flags(connection: sqlite3.Connection, mailbox_id: MailboxId,
         " AND mm.uid IN (SELECT value FROM json_each(?)) ORDER BY mm.uid",
         (mailbox_id, uids_json(request.uids))).fetchall()
     modified: list[Uid] = []
-    applies = []
-    for row in rows:
+    if request.unchanged_since is not None:
         # RFC 7162 §3.1.3: "if the mod-sequence of any metadata item of the message is
         # greater than the specified UNCHANGEDSINCE value, then the requested operation
         # MUST NOT be performed". (UNCHANGEDSINCE 0 always fails: MODSEQs are positive.)
-        if request.unchanged_since is not None and row[4] > request.unchanged_since:
-            modified.append(Uid(row[0]))
-        else:
-            applies.append(row)
-    if not applies:
+        since = request.unchanged_since
+        modified = [Uid(row[0]) for row in rows if row[4] > since]
+        rows = [row for row in rows if row[4] <= since]
+    if not rows:
         # Nothing to do; in particular no keyword is registered in the account.
         return FlagUpdate((), tuple(modified), None)
     new_keywords = _KeywordUpdate(connection, box.account_id, request)
-    keywords_changed: dict[MessageId, tuple[frozenset[str], frozenset[str]]] = {}
-    deleted_changed: dict[Uid, bool] = {}
-    kept: list[_Kept] = []
-    for uid, message_id, text, deleted, modseq, size, internal_date in applies:
+    # The messages whose keywords change, by (stored keywords, keywords after).
+    changed_sets: defaultdict[_SetChange, list[MessageId]] = defaultdict(list)
+    # The memberships whose \Deleted changes (all to request.deleted).
+    deleted_changed: list[Uid] = []
+    for uid, message_id, text, deleted, *_ in rows:
         old, new = new_keywords(text)
         if new != old:
-            keywords_changed[MessageId(message_id)] = (old, new)
+            changed_sets[old, new].append(message_id)
         if request.deleted is not None and request.deleted != bool(deleted):
-            deleted_changed[Uid(uid)] = request.deleted
-        kept.append((Uid(uid), MessageId(message_id), new,
-                     bool(deleted) if request.deleted is None else request.deleted,
-                     ModSeq(modseq), size, internal_date))
-    if not keywords_changed and not deleted_changed:
+            deleted_changed.append(uid)
+    if not changed_sets and not deleted_changed:
         # RFC 7162 §3.1: "Setting a flag that is already set, or clearing a flag that is
         # not set, SHOULD NOT change the mod-sequence" -- nothing changed, nothing bumps.
-        return FlagUpdate(_entries(kept, None, set()), tuple(modified), None)
+        return FlagUpdate(_entries(rows, new_keywords, request.deleted, None, set()),
+                          tuple(modified), None)
     log = bump(connection, box.account_id)
-    changed_uids = set(deleted_changed)
-    changed_uids.update(uid for uid, message_id, *_ in kept if message_id in keywords_changed)
+    modseq = log.modseq
+    keywords_changed = sorted(message_id for ids in changed_sets.values() for message_id in ids)
     unseen: defaultdict[MailboxId, int] = defaultdict(int)
     touched: set[MailboxId] = set()
     jmap_counts: set[MailboxId] = set()
-    if keywords_changed:
-        _write_keywords(connection, keywords_changed, log.modseq)
+    if changed_sets:
+        _write_keywords(connection, changed_sets, modseq)
         # RFC 7162 §3.1: the message's MODSEQ in *every* mailbox holding it moves, so
-        # every session on any of them learns of the new flags (CHANGEDSINCE).
-        delta = {message_id: (SEEN in old) - (SEEN in new)
-                 for message_id, (old, new) in keywords_changed.items()}
-        counted = {message_id for message_id, (old, new) in keywords_changed.items()
-                   if (old ^ new) & _JMAP_COUNTED}
-        for holder, message_id in connection.execute(
+        # every session on any of them learns of the new flags (CHANGEDSINCE). One
+        # statement per kind of change to the counters: the unseen delta, and whether
+        # JMAP's counts move.
+        kinds: defaultdict[tuple[int, bool], list[MessageId]] = defaultdict(list)
+        for (old, new), ids in changed_sets.items():
+            kinds[(SEEN in old) - (SEEN in new), bool((old ^ new) & _JMAP_COUNTED)] += ids
+        for (delta, counted), ids in kinds.items():
+            holders = Counter(holder for (holder,) in connection.execute(
                 "UPDATE mailbox_messages SET modseq = ? WHERE message_id IN"
-                " (SELECT value FROM json_each(?)) RETURNING mailbox_id, message_id",
-                (log.modseq, uids_json(keywords_changed))).fetchall():
-            touched.add(holder)
-            unseen[holder] += delta[message_id]
-            if message_id in counted:
-                jmap_counts.add(holder)
+                " (SELECT value FROM json_each(?)) RETURNING mailbox_id",
+                (modseq, uids_json(ids))).fetchall())
+            touched.update(holders)
+            if delta:
+                for holder, count in holders.items():
+                    unseen[holder] += delta * count
+            if counted:
+                jmap_counts.update(holders)
     deleted_delta = 0
     if deleted_changed:
-        connection.executemany(
+        assert request.deleted is not None
+        connection.execute(
             "UPDATE mailbox_messages SET deleted = ?, modseq = ? WHERE mailbox_id = ?"
-            " AND uid = ?", [(int(value), log.modseq, mailbox_id, uid)
-                             for uid, value in deleted_changed.items()])
-        deleted_delta = sum(1 if value else -1 for value in deleted_changed.values())
+            " AND uid IN (SELECT value FROM json_each(?))",
+            (int(request.deleted), modseq, mailbox_id, uids_json(deleted_changed)))
+        deleted_delta = len(deleted_changed) if request.deleted else -len(deleted_changed)
         touched.add(mailbox_id)
         jmap_counts.add(mailbox_id)     # RFC 8621 §4.1.1: \Deleted hides it from JMAP
     connection.executemany(
         "UPDATE mailboxes SET highest_modseq = ?, unseen_count = unseen_count + ?,"
         " deleted_count = deleted_count + ? WHERE id = ?",
-        [(log.modseq, unseen[holder], deleted_delta if holder == mailbox_id else 0, holder)
+        [(modseq, unseen[holder], deleted_delta if holder == mailbox_id else 0, holder)
          for holder in sorted(touched)])
-    deleted_messages = [message_id for uid, message_id, *_ in kept
-                        if uid in deleted_changed and message_id not in keywords_changed]
-    log.updated(ObjectType.EMAIL, sorted(keywords_changed))
-    touch_messages(connection, deleted_messages, log)
+    log.updated(ObjectType.EMAIL, keywords_changed)
+    if deleted_changed:
+        # Messages whose membership's \Deleted alone changed: JMAP sees them change too.
+        uids = set(deleted_changed)
+        keyword_ids = set(keywords_changed)
+        touch_messages(connection, [MessageId(row[1]) for row in rows
+                                    if row[0] in uids and row[1] not in keyword_ids], log)
     log.updated(ObjectType.MAILBOX, sorted(jmap_counts))
     log.write(connection)
-    return FlagUpdate(_entries(kept, log.modseq, changed_uids), tuple(modified),
-                      log.modseq)
+    changed_uids = set(deleted_changed)
+    if keywords_changed:
+        keyword_ids = set(keywords_changed)
+        changed_uids.update(row[0] for row in rows if row[1] in keyword_ids)
+    return FlagUpdate(_entries(rows, new_keywords, request.deleted, modseq, changed_uids),
+                      tuple(modified), modseq)
 
 
 class _KeywordUpdate:
@@ -169,9 +183,9 @@ class _KeywordUpdate:
         self._add = account_keywords(connection, account_id, request.add)
         self._added = frozenset(map(keyword_key, self._add))
         self._removed = frozenset(map(keyword_key, request.remove))
-        self._done: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._done: dict[str, _SetChange] = {}
 
-    def __call__(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
+    def __call__(self, text: str) -> _SetChange:
         done = self._done.get(text)
         if done is None:
             old = self._decoder.keywords(text)
@@ -186,27 +200,44 @@ class _KeywordUpdate:
                                 and keyword_key(keyword) not in self._removed)
                 new |= {keyword for keyword in self._add
                         if keyword_key(keyword) not in self._removed}
+            if new == old:
+                new = old       # one object: the sets are compared and hashed again
             done = self._done[text] = (old, new)
         return done
 
 
 def _write_keywords(connection: sqlite3.Connection,
-                    changed: dict[MessageId, tuple[frozenset[str], frozenset[str]]],
+                    changed: dict[_SetChange, list[MessageId]],
                     modseq: ModSeq) -> None:
-    connection.executemany("UPDATE messages SET keywords = ?, modseq = ? WHERE id = ?",
-                           [(keywords_json(new), modseq, message_id)
-                            for message_id, (_, new) in changed.items()])
+    """One UPDATE per new keyword set, encoded once."""
+    by_new: defaultdict[frozenset[str], list[MessageId]] = defaultdict(list)
+    for (_, new), ids in changed.items():
+        by_new[new] += ids
+    for new, ids in by_new.items():
+        connection.execute("UPDATE messages SET keywords = ?, modseq = ? WHERE id IN"
+                           " (SELECT value FROM json_each(?))",
+                           (keywords_json(new), modseq, uids_json(ids)))
 
 
-def _entries(rows: Sequence[_Kept], modseq: ModSeq | None,
+def _entries(rows: Sequence[Sequence[Any]], new_keywords: _KeywordUpdate,
+             deleted: bool | None, modseq: ModSeq | None,
              changed: set[Uid]) -> tuple[MailboxEntry, ...]:
+    """The entries of the rows (ENTRY_COLUMNS) after the update: flags, and the new
+    MODSEQ for the ``changed`` UIDs. The flags are made once per distinct pair of
+    stored keywords and \\Deleted."""
+    flags_of: dict[tuple[str, bool], frozenset[str]] = {}
+    parse_date = datetime.fromisoformat
     result = []
-    for uid, message_id, keywords, deleted, old_modseq, size, internal_date in rows:
-        flags = (keywords | {DELETED}) if deleted else keywords
+    for uid, message_id, text, was_deleted, old_modseq, size, internal_date in rows:
+        is_deleted = bool(was_deleted) if deleted is None else deleted
+        flags = flags_of.get((text, is_deleted))
+        if flags is None:
+            _, new = new_keywords(text)
+            flags = flags_of[text, is_deleted] = (new | {DELETED}) if is_deleted else new
         result.append(MailboxEntry(
-            uid, message_id, flags,
-            modseq if modseq is not None and uid in changed else old_modseq,
-            size, datetime.fromisoformat(internal_date)))
+            Uid(uid), MessageId(message_id), flags,
+            modseq if modseq is not None and uid in changed else ModSeq(old_modseq),
+            size, parse_date(internal_date)))
     return tuple(result)
 
 
