@@ -207,6 +207,8 @@ def _text_to_json(text: str) -> Any:
 
 
 def _text_from_json(value: Any) -> str:
+    if value.__class__ is str:                  # the common case first: FETCH reads many
+        return value
     if isinstance(value, dict):
         return base64.b64decode(value["x"]).decode("utf-8", "surrogateescape")
     return str(value)
@@ -217,7 +219,9 @@ def _optional_text_to_json(text: str | None) -> Any:
 
 
 def _optional_text_from_json(value: Any) -> str | None:
-    return None if value is None else _text_from_json(value)
+    if value is None or value.__class__ is str:
+        return value
+    return _text_from_json(value)
 
 
 def _mailbox_to_json(mailbox: Mailbox) -> list[Any]:
@@ -331,26 +335,25 @@ def _part_to_json(part: BodyPart) -> dict[str, Any]:
 def _part_from_json(value: dict[str, Any]) -> BodyPart:
     header_start, header_end, body_start, body_end = value["o"]
     media_type, _, subtype = value["t"].partition("/")
+    get = value.get
     disposition: str | None = None
     disposition_parameters: tuple[Parameter, ...] = ()
     if "dsp" in value:
         disposition = _text_from_json(value["dsp"][0])
         disposition_parameters = _parameters_from_json(value["dsp"][1])
+    # Absent keys are the defaults: most parts have few of them (FETCH decodes many).
     return BodyPart(
         header_start, header_end, body_start, body_end, media_type, subtype,
-        parameters=_parameters_from_json(value.get("p", [])),
-        content_id=_optional_text_from_json(value.get("id")),
-        description=_optional_text_from_json(value.get("ds")),
-        transfer_encoding=_optional_text_from_json(value.get("cte")),
-        disposition=disposition, disposition_parameters=disposition_parameters,
-        location=_optional_text_from_json(value.get("loc")),
-        md5=_optional_text_from_json(value.get("md5")),
-        languages=tuple(_text_from_json(tag) for tag in value.get("lang", [])),
-        lines=value.get("n"),
-        children=tuple(_part_from_json(child) for child in value.get("c", [])),
-        message=_message_from_json(value["msg"]) if "msg" in value else None,
-        opaque=Defect(value["opq"]) if "opq" in value else None,
-        notes=tuple(Defect(note) for note in value.get("nt", [])))
+        _parameters_from_json(value["p"]) if "p" in value else (),
+        _optional_text_from_json(get("id")), _optional_text_from_json(get("ds")),
+        _optional_text_from_json(get("cte")), disposition, disposition_parameters,
+        tuple(_text_from_json(tag) for tag in value["lang"]) if "lang" in value else (),
+        _optional_text_from_json(get("loc")), _optional_text_from_json(get("md5")),
+        get("n"),
+        tuple(_part_from_json(child) for child in value["c"]) if "c" in value else (),
+        _message_from_json(value["msg"]) if "msg" in value else None,
+        Defect(value["opq"]) if "opq" in value else None,
+        tuple(Defect(note) for note in value["nt"]) if "nt" in value else ())
 
 
 def _message_to_json(message: ParsedMessage) -> dict[str, Any]:
