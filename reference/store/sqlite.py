@@ -161,7 +161,7 @@ class SqliteStore:
             # Used by the event loop and the writer's helper thread, one at a time.
             connection = connect(path, busy_timeout_ms=busy_timeout_ms, writer=True,
                                  check_same_thread=False)
-            for statement in WATCH_SETUP:
+            for statement in (*WATCH_SETUP, *message_writes.PENDING_TEXT_SETUP):
                 connection.execute(statement)
             return connection
 
@@ -180,7 +180,8 @@ class SqliteStore:
 
         writer = GroupCommitWriter(connect_writer, max_batch=max_batch,
                                    lock_path=f"{path}.write-lock",
-                                   before_commit=before_commit)
+                                   before_commit=before_commit,
+                                   commit_statements=message_writes.INDEX_PENDING_TEXT)
         await writer.start()        # creates or migrates the schema first
         try:
             reader = connect(path, busy_timeout_ms=busy_timeout_ms, writer=False)
@@ -387,13 +388,13 @@ class SqliteStore:
 
     async def store_message(self, message: NewMessage) -> list[Delivered]:
         prepared = await prepare_message(message)
-        return await self._write(lambda connection: message_writes.store_message(
-            connection, prepared))
+        return (await self._write(lambda connection: message_writes.store_messages(
+            connection, [prepared])))[0]
 
     async def store_messages(self, messages: Sequence[NewMessage]) -> list[list[Delivered]]:
         prepared = [await prepare_message(message) for message in messages]
-        return await self._write(lambda connection: [
-            message_writes.store_message(connection, one) for one in prepared])
+        return await self._write(lambda connection: message_writes.store_messages(
+            connection, prepared))
 
     async def list_messages(self, mailbox_id: MailboxId) -> list[Message]:
         # The MODSEQ shown is the membership's: RFC 7162 §3.1 gives each message in a

@@ -7,7 +7,7 @@ up to ``max_batch``, run in one transaction:
     event loop:     flock(LOCK_EX|LOCK_NB); BEGIN IMMEDIATE   -- if free at once, else
     helper thread:  flock(LOCK_EX); BEGIN IMMEDIATE           -- wait, off the event loop
     event loop:     <job 1>; <job 2>; ...                     -- optimistic: no savepoints
-    helper thread:  COMMIT; flock(LOCK_UN)                    -- one fsync for the batch
+    helper thread:  [commit_statements]; COMMIT; flock(LOCK_UN)  -- one fsync for the batch
 
 then every future of the batch is settled. Nothing is acknowledged before the COMMIT
 that makes it durable has returned.
@@ -59,6 +59,12 @@ Implementation notes:
   event loop, and returns what to do once the COMMIT has returned: the store uses it to
   announce which accounts changed (``sqlite_watch``), only after they are durable. If
   the COMMIT fails, the returned callback is dropped.
+- ``commit_statements`` (optional) run in each batch's transaction on the helper thread,
+  right before COMMIT: long statements that need no Python while they run (one
+  ``INSERT ... SELECT``), so the sqlite3 module releases the GIL for the whole of each
+  and the event loop goes on meanwhile (parsing the next messages). The store moves the
+  batch's search text into the full-text index this way. If one fails, the batch fails
+  as if its COMMIT had.
 """
 
 from __future__ import annotations
@@ -69,7 +75,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -134,11 +140,13 @@ class GroupCommitWriter:
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], *,
                  max_batch: int = DEFAULT_MAX_BATCH, name: str = "rfcmail-sqlite-writer",
-                 lock_path: str | None = None, before_commit: BeforeCommit | None = None):
+                 lock_path: str | None = None, before_commit: BeforeCommit | None = None,
+                 commit_statements: Sequence[str] = ()):
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._connect = connect
         self._before_commit = before_commit
+        self._commit_statements = tuple(commit_statements)
         self._lock_path = lock_path
         self._busy_timeout = 0.0
         self._lock_fd: int | None = None
@@ -309,6 +317,8 @@ class GroupCommitWriter:
 
     def _commit(self, connection: sqlite3.Connection) -> None:
         try:
+            for statement in self._commit_statements:
+                connection.execute(statement)
             connection.execute("COMMIT")
         finally:
             if not connection.in_transaction:
