@@ -45,6 +45,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from reference.message.text import SearchText
 from reference.store import SqliteStore
 from reference.store.interface import (
     AccountId,
@@ -104,7 +105,7 @@ class Corpus:
                                                        "example.net"]]}})
         return NewMessage(raw=raw, internal_date=datetime.now(UTC),
                           deliveries=[Delivery(account_id, "Big")],
-                          structure=structure, search_text=text)
+                          structure=structure, search_text=SearchText("", text, ""))
 
 
 def median_ms(samples: list[float]) -> dict[str, float]:

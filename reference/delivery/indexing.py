@@ -11,7 +11,7 @@ from datetime import datetime
 
 from reference.message.headers import find_fields, header_section, msg_ids
 from reference.message.mime import MessageLimits, parse_message
-from reference.message.text import index_text
+from reference.message.text import index_texts
 from reference.store.interface import Delivery, NewMessage, ThreadKeys
 
 _THREAD_FIELDS = ("Message-ID", "In-Reply-To", "References", "Subject")
@@ -42,4 +42,4 @@ def new_message(raw: bytes, internal_date: datetime, deliveries: Sequence[Delive
     parsed = parse_message(raw, limits)
     return NewMessage(raw=raw, internal_date=internal_date, deliveries=deliveries,
                       thread_keys=thread_keys(raw), structure=parsed.to_json(),
-                      search_text=index_text(raw, parsed))
+                      search_text=index_texts(raw, parsed))

@@ -35,6 +35,10 @@ Implementation notes:
   the index never loses a match *provided it was fed* ``index_text`` (the folded
   ``search_text``): the store's trigram index folds case per character, and folding that
   changes length (German "ß" against "SS") must already be in the stored text.
+- BODY and TEXT are decided from the texts the store keeps beside the index
+  (``SearchText``, made at delivery by the same ``text.index_texts``) when the session
+  has them: the same strings as reading the message again would give, without reading
+  it (``search_needs_message`` is then false for them, ``search_needs_text`` true).
 - Dates: BEFORE/ON/SINCE compare the internal date's calendar date in its own zone
   ("disregarding time and timezone"); SENT* the date written in the Date: field
   (``email.utils.parsedate_tz``, obsolete two-digit years included). A message without a
@@ -89,11 +93,10 @@ from reference.imap.sequence_sets import (
     SequenceSet,
     resolve_message_numbers,
 )
-from reference.message import text
 from reference.message.encoded_words import decode_unstructured
 from reference.message.headers import field_text
 from reference.message.model import ParsedMessage
-from reference.message.text import fold, index_text
+from reference.message.text import SearchText, fold, index_text, index_texts
 
 __all__ = [
     "SearchContext",
@@ -106,6 +109,7 @@ __all__ = [
     "index_text",
     "matches",
     "search_needs_message",
+    "search_needs_text",
     "search_response",
     "uses_modseq",
 ]
@@ -114,6 +118,7 @@ __all__ = [
 _FIELD_OF = {TextKeyName.FROM: "from", TextKeyName.TO: "to", TextKeyName.CC: "cc",
              TextKeyName.BCC: "bcc", TextKeyName.SUBJECT: "subject"}
 _SENT = (DateKeyName.SENTBEFORE, DateKeyName.SENTON, DateKeyName.SENTSINCE)
+_TEXTS = (TextKeyName.BODY, TextKeyName.TEXT)
 # SimpleKey -> (system flag, whether it must be set).
 _FLAG_KEYS = {
     SimpleKeyName.ANSWERED: ("\\answered", True), SimpleKeyName.UNANSWERED: ("\\answered", False),
@@ -130,7 +135,8 @@ _FLAG_KEYS = {
 @dataclass(frozen=True)
 class SearchSubject:
     """One message as SEARCH sees it. ``raw`` and ``parsed`` are needed only when
-    ``search_needs_message(keys)``; the texts derived from them are computed once, on
+    ``search_needs_message(keys)``; ``stored_text``, or else ``raw`` and ``parsed``,
+    when ``search_needs_text(keys)``. The texts derived from them are computed once, on
     first use. ``recent``: RFC 3501 §2.3.2 \\Recent for this session (rev1 keys NEW,
     OLD, RECENT)."""
 
@@ -143,6 +149,7 @@ class SearchSubject:
     recent: bool = False
     raw: bytes | None = None
     parsed: ParsedMessage | None = None
+    stored_text: SearchText | None = None
 
     def _message(self) -> tuple[bytes, ParsedMessage]:
         if self.raw is None or self.parsed is None:
@@ -165,12 +172,16 @@ class SearchSubject:
         return fields
 
     @functools.cached_property
+    def search_text(self) -> SearchText:
+        return self.stored_text or index_texts(*self._message())
+
+    @property
     def folded_body(self) -> str:
-        return fold(text.body_text(*self._message()))
+        return self.search_text.body
 
     @functools.cached_property
     def folded_text(self) -> str:
-        return index_text(*self._message())
+        return self.search_text.whole
 
     @functools.cached_property
     def sent_date(self) -> date | None:
@@ -215,10 +226,17 @@ def _walk(keys: Iterable[SearchKey]) -> Iterable[SearchKey]:
 
 
 def search_needs_message(keys: Sequence[SearchKey]) -> bool:
-    """Whether any key looks into the message (header, text, or sent-date keys), so the
-    subject needs ``raw`` and ``parsed``."""
-    return any(isinstance(key, TextKey | HeaderKey)
+    """Whether any key looks into the message's header fields (header or sent-date
+    keys), so the subject needs ``raw`` and ``parsed``."""
+    return any((isinstance(key, TextKey) and key.name not in _TEXTS)
+               or isinstance(key, HeaderKey)
                or (isinstance(key, DateKey) and key.name in _SENT) for key in _walk(keys))
+
+
+def search_needs_text(keys: Sequence[SearchKey]) -> bool:
+    """Whether BODY or TEXT is used: the subject needs ``stored_text``, or ``raw`` and
+    ``parsed`` to make it."""
+    return any(isinstance(key, TextKey) and key.name in _TEXTS for key in _walk(keys))
 
 
 def uses_modseq(keys: Sequence[SearchKey]) -> bool:

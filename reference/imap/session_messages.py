@@ -11,7 +11,7 @@ end with ``NO [EXPUNGEISSUED]`` (RFC 2180 §4.1.2, §4.2.1), the UID forms ignor
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import UTC, datetime
 
 from reference.delivery.indexing import new_message
@@ -49,12 +49,14 @@ from reference.imap.search import (
     fts_substrings,
     matches,
     search_needs_message,
+    search_needs_text,
     search_response,
 )
 from reference.imap.sequence_sets import Intervals, SequenceSet, SequenceSetError
 from reference.imap.session_core import DRAIN_EVERY, SEEN, SessionCore, view_entry
 from reference.message.mime import parse_message
 from reference.message.model import ParsedMessage
+from reference.message.text import SearchText
 from reference.store.interface import (
     Delivery,
     MailboxEntry,
@@ -155,18 +157,31 @@ class MessageCommands(SessionCore):
             return bad(command.tag, str(error))
         live = [uid for uid in view.uids if not view.is_ghost(uid)]
         substrings = fts_substrings(command.keys)
+        needs_message = search_needs_message(command.keys)
+        needs_text = search_needs_text(command.keys)
+        # BODY/TEXT are decided from the texts stored at delivery where there are any.
+        stored: dict[Uid, SearchText | None] = {}
         if substrings and live:
             # The index narrows; the exact match below decides (§6.4.4 substring rules).
-            candidates = await self.store.search_candidates(MailboxId(view.mailbox_id),
-                                                            substrings)
+            candidates: Collection[Uid] | None
+            if needs_text and not needs_message:
+                candidates = await self.store.search_texts(MailboxId(view.mailbox_id),
+                                                           substrings)
+                stored = candidates or {}
+            else:
+                candidates = await self.store.search_candidates(
+                    MailboxId(view.mailbox_id), substrings)
             if candidates is not None:
                 live = [uid for uid in live if uid in candidates]
         context = SearchContext(view.exists, view.max_uid, Intervals.of(self.saved_result))
-        needs_message = search_needs_message(command.keys)
         found: list[SearchMatch] = []
         entries = await self.store.mailbox_entries(MailboxId(view.mailbox_id),
                                                    [Uid(uid) for uid in live])
-        async for batch in self.content_batches(entries, needs_message):
+
+        def needs_content(entry: MailboxEntry) -> bool:
+            return needs_message or (needs_text and stored.get(entry.uid) is None)
+
+        async for batch in self.content_batches(entries, needs_content):
             for entry, raw, parsed in batch:
                 uid = int(entry.uid)
                 msn = view.msn(uid)
@@ -177,7 +192,7 @@ class MessageCommands(SessionCore):
                     msn=msn, uid=uid, flags=known if known is not None else entry.flags,
                     modseq=int(entry.modseq), size=entry.size,
                     internal_date=entry.internal_date, recent=uid in view.recent,
-                    raw=raw, parsed=parsed)
+                    raw=raw, parsed=parsed, stored_text=stored.get(entry.uid))
                 if matches(command.keys, subject, context):
                     found.append(SearchMatch(msn, uid, int(entry.modseq)))
             await self.out.drain()
@@ -188,28 +203,32 @@ class MessageCommands(SessionCore):
             self.send(response)
         return ok(command.tag, "SEARCH completed")
 
-    async def content_batches(self, entries: list[MailboxEntry], needed: bool
+    async def content_batches(self, entries: list[MailboxEntry],
+                              needed: Callable[[MailboxEntry], bool]
                               ) -> AsyncIterator[list[tuple[MailboxEntry, bytes | None,
                                                             ParsedMessage | None]]]:
-        """The entries in batches, each with its message's bytes and parsed form when
-        ``needed`` (stored beside the bytes; parsed now for a message stored without
-        it): about CONTENT_BATCH octets per batch, read in one store call. A message
+        """The entries in batches, in order, each with its message's bytes and parsed
+        form where ``needed(entry)`` (stored beside the bytes; parsed now for a message
+        stored without it), else None: at most DRAIN_EVERY entries and about
+        CONTENT_BATCH octets of content per batch, read in one store call. A message
         expunged meanwhile is left out."""
-        if not needed:
-            for start in range(0, len(entries), DRAIN_EVERY):
-                yield [(entry, None, None) for entry in entries[start:start + DRAIN_EVERY]]
-            return
         start = 0
         while start < len(entries):
-            end, octets = start + 1, entries[start].size
-            while end < len(entries) and octets + entries[end].size <= CONTENT_BATCH:
-                octets += entries[end].size
+            end, octets = start, 0
+            while end < len(entries) and end - start < DRAIN_EVERY and (
+                    end == start or octets < CONTENT_BATCH):
+                if needed(entries[end]):
+                    octets += entries[end].size
                 end += 1
             batch = entries[start:end]
             start = end
-            contents = await self.store.message_contents(e.message_id for e in batch)
+            wanted = [entry.message_id for entry in batch if needed(entry)]
+            contents = await self.store.message_contents(wanted) if wanted else {}
             loaded: list[tuple[MailboxEntry, bytes | None, ParsedMessage | None]] = []
             for entry in batch:
+                if not needed(entry):
+                    loaded.append((entry, None, None))
+                    continue
                 content = contents.get(entry.message_id)
                 if content is None:
                     continue
@@ -272,8 +291,8 @@ class MessageCommands(SessionCore):
         # Messages expunged meanwhile are left out (reported later, §7.5.1).
         entries = [entry for entry in entries if view.flags_of(entry.uid) is not None]
         show_recent = not self.rev2
-        async for batch in self.content_batches(entries,
-                                                plan.needs_raw or plan.needs_structure):
+        with_content = plan.needs_raw or plan.needs_structure
+        async for batch in self.content_batches(entries, lambda _: with_content):
             answers: list[FetchData] = []
             unseen: list[Uid] = []
             for entry, raw, parsed in batch:

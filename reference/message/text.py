@@ -33,6 +33,7 @@ import contextlib
 import html
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from reference.message.encoded_words import decode_charset, decode_unstructured
 from reference.message.headers import FieldSpan, field_text, scan_header
@@ -124,8 +125,31 @@ def fold(value: str) -> str:
     return value.casefold()
 
 
+@dataclass(frozen=True, slots=True)
+class SearchText:
+    """The folded texts a message is searched in, kept apart: what the store indexes and
+    keeps (``NewMessage.search_text``), so SEARCH decides BODY and TEXT from them without
+    reading the message again (DESIGN principle 6, parse once)."""
+
+    header: str
+    body: str                       # what BODY looks in (RFC 9051 §6.4.4)
+    mime: str
+
+    @property
+    def whole(self) -> str:
+        """What TEXT looks in: ``index_text``, the folded ``search_text``."""
+        return "\n".join((self.header, self.body, self.mime))
+
+
+def index_texts(raw: bytes, parsed: ParsedMessage) -> SearchText:
+    """``search_text``'s three parts, folded. The index folds one character at a time;
+    folding here first is what makes its narrowing a superset of the exact match
+    (reference/imap/search.py)."""
+    return SearchText(fold(header_text(raw, parsed)), fold(body_text(raw, parsed)),
+                      fold(mime_header_text(raw, parsed)))
+
+
 def index_text(raw: bytes, parsed: ParsedMessage) -> str:
-    """What the store indexes (``NewMessage.search_text``): ``search_text`` folded.
-    The index folds one character at a time; folding here first is what makes its
-    narrowing a superset of the exact match (reference/imap/search.py)."""
-    return fold(search_text(raw, parsed))
+    """``search_text`` folded: ``index_texts(...).whole`` (case folding maps character by
+    character, and the newline between the parts folds to itself)."""
+    return index_texts(raw, parsed).whole

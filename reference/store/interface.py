@@ -64,6 +64,8 @@ from enum import Enum
 from types import TracebackType
 from typing import NewType, Protocol, Self
 
+from reference.message.text import SearchText
+
 AccountId = NewType("AccountId", int)
 MailboxId = NewType("MailboxId", int)
 MessageId = NewType("MessageId", int)
@@ -269,9 +271,10 @@ class NewMessage:
     # offsets) as opaque JSON text made by reference/message, kept beside the raw bytes
     # and read back with get_structure. A function of the bytes: stored once per blob.
     structure: str | None = None
-    # The text full-text search looks in (SEARCH BODY/TEXT, JMAP filters), indexed for
-    # search_candidates. None: not indexed, so such a message is always a candidate.
-    search_text: str | None = None
+    # The texts full-text search looks in (SEARCH BODY/TEXT, JMAP filters; made by
+    # reference/message/text.index_texts), indexed for search_candidates and kept for
+    # search_texts. None: not indexed, so such a message is always a candidate.
+    search_text: SearchText | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -494,6 +497,12 @@ class MailStore(Protocol):
         """A narrowing for SEARCH BODY/TEXT (RFC 9051 §6.4.4): a superset of the UIDs
         whose ``search_text`` contains every one of ``substrings`` (case-insensitively),
         or None when the index cannot narrow at all. The caller checks exactly."""
+        ...
+
+    async def search_texts(self, mailbox_id: MailboxId, substrings: Sequence[str]
+                           ) -> dict[Uid, SearchText | None] | None:
+        """``search_candidates``, each with the search text stored with it (None for a
+        message stored without): what the caller's exact check of BODY/TEXT needs."""
         ...
 
     # --- change log and notification

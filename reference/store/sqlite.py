@@ -67,6 +67,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from reference.message.text import SearchText
 from reference.store import sqlite_reads as reads
 from reference.store import sqlite_rows as rows
 from reference.store import sqlite_writes as writes
@@ -507,6 +508,14 @@ class SqliteStore:
         if query is None:
             return None
         return await self._read(lambda connection: reads.search_candidates(
+            connection, mailbox_id, query))
+
+    async def search_texts(self, mailbox_id: MailboxId, substrings: Sequence[str]
+                           ) -> dict[Uid, SearchText | None] | None:
+        query = reads.fts_query(substrings)
+        if query is None:
+            return None
+        return await self._read(lambda connection: reads.search_texts(
             connection, mailbox_id, query))
 
     # --- change log and notification

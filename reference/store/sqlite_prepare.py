@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from reference.message.text import SearchText
 from reference.store.interface import BlobId, ModSeq, NewMessage, StoreError, Uid
 from reference.store.normalise import (
     SEEN,
@@ -71,8 +72,10 @@ async def prepare_message(message: NewMessage) -> PreparedMessage:
         references=tuple(references[-MAX_THREAD_REFERENCES:]),
         deliveries=tuple(deliveries),
         structure=message.structure,
-        search_text=None if message.search_text is None else searchable_text(
-            message.search_text))
+        search_text=None if message.search_text is None else SearchText(
+            *(searchable_text(text) for text in (
+                message.search_text.header, message.search_text.body,
+                message.search_text.mime))))
 
 
 def prepare_uids(uids: Iterable[Uid]) -> tuple[Uid, ...]:

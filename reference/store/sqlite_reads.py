@@ -20,7 +20,11 @@ contains the strings must be among the candidates, and a few more may be.
   column filters) in it has any effect. A NUL or a lone surrogate cannot be passed
   (NUL ends the query text, a surrogate is not UTF-8), so the string is split there and
   each piece kept as a narrowing of its own: text containing the whole contains each
-  piece.
+  piece. Strings are split at line ends too: a message's texts are three columns
+  (header, body, MIME headers) and a phrase matches within one; each line of the whole
+  text lies in one column.
+- ``search_texts`` returns the candidates with their stored texts, for the caller's
+  exact check (BODY in the body column, TEXT in all three joined).
 - Stored text gets the same treatment (``searchable_text``): the tokenizer stops at a
   NUL, and a surrogate cannot be stored, so each becomes a space. A string piece
   without them matches the text with them replaced wherever it matched before.
@@ -45,6 +49,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from reference.message.text import SearchText
 from reference.store.interface import (
     MailboxChanges,
     MailboxEntry,
@@ -64,6 +69,10 @@ MAX_PHRASE_CHARACTERS = 100
 MAX_PHRASES = 8
 # Where FTS5 query text cannot carry a character: NUL, and UTF-16 surrogates.
 _UNQUERYABLE = re.compile("[\x00\ud800-\udfff]")
+# Where a query string is cut into pieces that narrow each on its own: the above, and
+# line ends, since a message's texts are columns and a phrase matches within one column
+# only; every column boundary is a line end of the whole text (SearchText.whole).
+_QUERY_BREAKS = re.compile("[\x00\n\ud800-\udfff]")
 
 _ENTRIES = (f"SELECT {ENTRY_COLUMNS} FROM mailbox_messages mm"
             " JOIN messages m ON m.id = mm.message_id WHERE mm.mailbox_id = ?")
@@ -194,7 +203,7 @@ def fts_query(substrings: Sequence[str]) -> str | None:
     """The FTS5 query for text containing all of ``substrings``, or None when none of
     them can be looked up (see the module notes)."""
     pieces = {piece[:MAX_PHRASE_CHARACTERS] for string in substrings
-              for piece in _UNQUERYABLE.split(string) if len(piece) >= TRIGRAM}
+              for piece in _QUERY_BREAKS.split(string) if len(piece) >= TRIGRAM}
     if not pieces:
         return None
     longest = sorted(pieces, key=lambda piece: (-len(piece), piece))[:MAX_PHRASES]
@@ -216,4 +225,27 @@ def search_candidates(connection: sqlite3.Connection, mailbox_id: MailboxId,
             " JOIN mailbox_messages mm ON mm.message_id = u.message_id"
             " AND mm.mailbox_id = ?1", (mailbox_id, query)).fetchall()
         return {Uid(uid) for (uid,) in rows}
+    return snapshot(connection, read)
+
+
+def search_texts(connection: sqlite3.Connection, mailbox_id: MailboxId,
+                 query: str) -> dict[Uid, SearchText | None]:
+    def read(connection: sqlite3.Connection) -> dict[Uid, SearchText | None]:
+        get_mailbox(connection, mailbox_id)
+        # As search_candidates: one MATCH (MATERIALIZED: a join the planner drove from
+        # the mailbox would run the MATCH once per message), its hits with their texts
+        # looked up in the mailbox.
+        found: dict[Uid, SearchText | None] = {
+            Uid(uid): SearchText(header, body, mime)
+            for uid, header, body, mime in connection.execute(
+                "WITH hits AS MATERIALIZED (SELECT rowid, header, body, mime"
+                " FROM message_text WHERE message_text MATCH ?2)"
+                " SELECT mm.uid, h.header, h.body, h.mime FROM hits h"
+                " JOIN mailbox_messages mm ON mm.message_id = h.rowid"
+                " AND mm.mailbox_id = ?1", (mailbox_id, query))}
+        for (uid,) in connection.execute(
+                "SELECT mm.uid FROM messages_without_text u JOIN mailbox_messages mm"
+                " ON mm.message_id = u.message_id AND mm.mailbox_id = ?", (mailbox_id,)):
+            found[Uid(uid)] = None
+        return found
     return snapshot(connection, read)

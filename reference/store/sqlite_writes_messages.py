@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from reference.message.text import SearchText
 from reference.store.interface import (
     AccountId,
     BlobId,
@@ -66,7 +67,7 @@ class PreparedMessage:
     references: tuple[str, ...]     # normalised, at most MAX_THREAD_REFERENCES
     deliveries: tuple[PreparedDelivery, ...]
     structure: str | None = None
-    search_text: str | None = None
+    search_text: SearchText | None = None
 
 
 # Search text waits in a temporary table of the writer's connection until its batch
@@ -86,14 +87,14 @@ class PreparedMessage:
 # The table is part of the transaction: a job or batch rolled back takes its rows with
 # it. A message destroyed in the batch that stored it takes its row too (the trigger).
 PENDING_TEXT_SETUP = (
-    "CREATE TEMP TABLE IF NOT EXISTS pending_text"
-    " (message_id INTEGER PRIMARY KEY, text TEXT NOT NULL)",
+    "CREATE TEMP TABLE IF NOT EXISTS pending_text (message_id INTEGER PRIMARY KEY,"
+    " header TEXT NOT NULL, body TEXT NOT NULL, mime TEXT NOT NULL)",
     "CREATE TEMP TRIGGER IF NOT EXISTS pending_text_leaves AFTER DELETE ON main.messages"
     " BEGIN DELETE FROM pending_text WHERE message_id = OLD.id; END",
 )
 INDEX_PENDING_TEXT = (
-    "INSERT INTO main.message_text (rowid, text)"
-    " SELECT message_id, text FROM temp.pending_text",
+    "INSERT INTO main.message_text (rowid, header, body, mime)"
+    " SELECT message_id, header, body, mime FROM temp.pending_text",
     "DELETE FROM temp.pending_text",
 )
 
@@ -103,16 +104,16 @@ def store_messages(connection: sqlite3.Connection,
     """All deliveries of each message, in one job: one atomic, durable transaction (one
     SMTP transaction with several recipients, or one MULTIAPPEND, is acknowledged once,
     for all of them). The search text is indexed at COMMIT (``PENDING_TEXT_SETUP``)."""
-    texts: list[tuple[MessageId, str]] = []
+    texts: list[tuple[MessageId, str, str, str]] = []
     delivered = [_store_message(connection, message, texts) for message in messages]
     # A message with several deliveries has one text row per stored message.
-    connection.executemany("INSERT INTO temp.pending_text (message_id, text) VALUES (?, ?)",
-                           texts)
+    connection.executemany("INSERT INTO temp.pending_text (message_id, header, body, mime)"
+                           " VALUES (?, ?, ?, ?)", texts)
     return delivered
 
 
 def _store_message(connection: sqlite3.Connection, message: PreparedMessage,
-                   texts: list[tuple[MessageId, str]]) -> list[Delivered]:
+                   texts: list[tuple[MessageId, str, str, str]]) -> list[Delivered]:
     connection.execute("INSERT OR IGNORE INTO blobs (id, size, data) VALUES (?, ?, ?)",
                        (message.blob_id, len(message.raw), message.raw))
     if message.structure is not None:
@@ -120,8 +121,9 @@ def _store_message(connection: sqlite3.Connection, message: PreparedMessage,
         connection.execute("INSERT OR IGNORE INTO blob_structures (blob_id, structure)"
                            " VALUES (?, ?)", (message.blob_id, message.structure))
     delivered = [_deliver(connection, message, delivery) for delivery in message.deliveries]
-    if message.search_text is not None:
-        texts.extend((one.message_id, message.search_text) for one in delivered)
+    if (text := message.search_text) is not None:
+        texts.extend((one.message_id, text.header, text.body, text.mime)
+                     for one in delivered)
     return delivered
 
 
@@ -366,9 +368,9 @@ def duplicate_message(connection: sqlite3.Connection, message_id: MessageId,
     copy = MessageId(row[0])
     # The text is indexed at COMMIT (PENDING_TEXT_SETUP); the original's may still be
     # waiting for it, if this batch stored it.
-    connection.execute("INSERT INTO temp.pending_text (message_id, text)"
-                       " SELECT ?1, text FROM message_text WHERE rowid = ?2"
-                       " UNION ALL SELECT ?1, text FROM temp.pending_text"
+    connection.execute("INSERT INTO temp.pending_text (message_id, header, body, mime)"
+                       " SELECT ?1, header, body, mime FROM message_text WHERE rowid = ?2"
+                       " UNION ALL SELECT ?1, header, body, mime FROM temp.pending_text"
                        " WHERE message_id = ?2", (copy, message_id))
     connection.execute("INSERT INTO messages_without_text (message_id)"
                        " SELECT ? FROM messages_without_text WHERE message_id = ?",

@@ -5,6 +5,7 @@ and RFC 7162 §3.1.5 (MODSEQ)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -44,6 +45,7 @@ from reference.imap.search import (
     index_text,
     matches,
     search_needs_message,
+    search_needs_text,
     search_response,
     uses_modseq,
 )
@@ -51,6 +53,7 @@ from reference.imap.sequence_sets import Intervals, SequenceSet, SequenceSetErro
 from reference.imap.serializer import write_response
 from reference.message import text
 from reference.message.mime import parse_message
+from reference.message.text import index_texts
 from tests.message import corpus
 
 EST = timezone(timedelta(hours=-5))
@@ -294,15 +297,33 @@ def test_body_of_multipart_and_forwarded_message() -> None:
 
 def test_what_needs_the_message() -> None:
     """The session reads raw bytes and structure only for keys that look into the
-    message (header, text, sent-date keys), wherever they are nested."""
+    message's fields (header, sent-date keys), wherever they are nested; BODY and TEXT
+    need the stored search text, or the message to make it."""
     assert not search_needs_message([SimpleKey(SimpleKeyName.SEEN), SizeKey(
         SizeKeyName.LARGER, 3), DateKey(DateKeyName.SINCE, date(2020, 1, 1))])
     assert search_needs_message([NotKey(OrKey(SimpleKey(SimpleKeyName.SEEN),
                                               HeaderKey("X", "")))])
     assert search_needs_message([GroupKey((DateKey(DateKeyName.SENTON, date(2020, 1, 1)),))])
-    assert search_needs_message([TextKey(TextKeyName.BODY, "x")])
+    assert search_needs_message([TextKey(TextKeyName.SUBJECT, "x")])
+    body = TextKey(TextKeyName.BODY, "x")
+    assert not search_needs_message([body]) and search_needs_text([NotKey(body)])
+    assert not search_needs_text([TextKey(TextKeyName.FROM, "x")])
     with pytest.raises(ValueError, match="need the message"):
-        matches([TextKey(TextKeyName.BODY, "x")], subject(None), CONTEXT)
+        matches([body], subject(None), CONTEXT)
+
+
+def test_body_and_text_are_decided_from_the_stored_text() -> None:
+    """RFC 9051 §6.4.4 BODY / TEXT from the texts kept at delivery (index_texts): the
+    same answer as from the message, and no message needed."""
+    raw = (b"Subject: Greetings\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           b"Stra\xc3\x9fe am See\r\n")
+    stored = index_texts(raw, parse_message(raw))
+    bare = replace(subject(None), stored_text=stored)
+    for key, expected in ((TextKey(TextKeyName.BODY, "STRASSE"), True),
+                          (TextKey(TextKeyName.BODY, "greetings"), False),
+                          (TextKey(TextKeyName.TEXT, "greetings"), True)):
+        assert matches([key], bare, CONTEXT) is expected
+        assert matches([key], subject(raw), CONTEXT) is expected
 
 
 # --- full-text narrowing -----------------------------------------------------------------

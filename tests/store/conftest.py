@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from reference.message.text import SearchText
 from reference.store import open_store
 from reference.store.interface import (
     Account,
@@ -108,12 +109,14 @@ async def assert_counters_exact(store: MailStore, account_id: AccountId) -> None
 async def deliver(store: MailStore, account_id: AccountId, mailbox: str = "INBOX", *,
                   keywords: frozenset[str] = frozenset(), search_text: str | None = None,
                   raw: bytes | None = None, structure: str | None = None) -> Delivered:
-    """Store one message for one recipient; return where it went."""
+    """Store one message for one recipient; return where it went. ``search_text`` is
+    the body text the message is indexed with (no header text)."""
     [delivered] = await store.store_message(NewMessage(
         raw=raw if raw is not None else message_bytes(),
         internal_date=datetime(2025, 11, 24, 10, 0, 1, tzinfo=UTC),
         deliveries=[Delivery(account_id, mailbox, keywords=keywords)],
-        structure=structure, search_text=search_text))
+        structure=structure,
+        search_text=None if search_text is None else SearchText("", search_text, "")))
     return delivered
 
 

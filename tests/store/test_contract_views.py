@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from reference.message.text import SearchText
 from reference.store.interface import (
     Account,
     Delivery,
@@ -173,6 +174,39 @@ async def test_search_candidates_follow_the_mailbox(store: MailStore, alice: Acc
     await store.expunge(inbox.id)
     assert await store.search_candidates(inbox.id, ["needle"]) == {3}
     assert await store.search_candidates(archive.id, ["needle two"]) == {1}
+
+
+async def test_search_texts_give_each_candidate_its_stored_texts(store: MailStore,
+                                                                 alice: Account) -> None:
+    """What the exact check of SEARCH BODY/TEXT (RFC 9051 §6.4.4) reads instead of the
+    message: the candidates with the three texts stored at delivery, exactly as given;
+    None for a message stored without."""
+    inbox = await mailbox_named(store, alice.id, "INBOX")
+    stored = SearchText("subject: hello", "the body says hello", "filename=a.txt")
+    [first] = await store.store_message(NewMessage(
+        raw=b"Subject: hello\r\n\r\nthe body says hello\r\n",
+        internal_date=datetime(2025, 11, 24, 10, 0, 1, tzinfo=UTC),
+        deliveries=[Delivery(alice.id)], search_text=stored))
+    await deliver(store, alice.id, search_text="nothing to see")
+    await deliver(store, alice.id)                               # no search_text
+    assert await store.search_texts(inbox.id, ["hello"]) == {first.uid: stored, 3: None}
+    assert await store.search_texts(inbox.id, ["a.txt"]) == {first.uid: stored, 3: None}
+    assert await store.search_texts(inbox.id, ["ab"]) is None    # too short to narrow
+
+
+async def test_a_string_across_two_texts_is_still_a_candidate(store: MailStore,
+                                                               alice: Account) -> None:
+    """The texts are kept apart, but TEXT looks in them joined by line ends: a string
+    spanning the header's end and the body's start must not be narrowed away."""
+    inbox = await mailbox_named(store, alice.id, "INBOX")
+    stored = SearchText("subject: last words", "first words of the body", "")
+    await store.store_message(NewMessage(
+        raw=b"x", internal_date=datetime(2025, 11, 24, 10, 0, 1, tzinfo=UTC),
+        deliveries=[Delivery(alice.id)], search_text=stored))
+    spanning = "last words\nfirst words"
+    assert spanning in stored.whole
+    assert await store.search_candidates(inbox.id, [spanning]) == {1}
+    assert await store.search_texts(inbox.id, [spanning]) == {1: stored}
 
 
 # --- change notification

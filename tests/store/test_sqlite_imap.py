@@ -225,3 +225,27 @@ async def test_a_rolled_back_write_wakes_nobody(sqlite_store: SqliteStore) -> No
     await asyncio.sleep(0.3)
     assert not waiting.done()
     watcher.close()
+
+
+async def test_text_indexed_as_one_column_stays_searchable_after_migration_5(
+        db_path: Path) -> None:
+    """Migration 5 keeps a message's texts apart; a text stored whole before cannot be
+    split again, so its message becomes one without text: always a candidate, checked
+    against the message itself, never lost by the narrowing."""
+    make_version_2_file(db_path)
+    with sqlite3.connect(db_path) as connection:
+        for _, statements in load_migrations(SCHEMA_FILE.read_text())[2:4]:
+            for statement in statements:
+                connection.execute(statement)
+        connection.execute("PRAGMA user_version = 4")
+        connection.execute("DELETE FROM messages_without_text")
+        connection.execute("INSERT INTO message_text (rowid, text) VALUES (1, 'old text'),"
+                           " (2, 'other words')")
+    store = await SqliteStore.open(db_path)
+    try:
+        assert raw_query(db_path, "SELECT message_id FROM messages_without_text"
+                                  " ORDER BY message_id") == [(1,), (2,)]
+        assert raw_query(db_path, "SELECT count(*) FROM message_text") == [(0,)]
+        assert await store.search_texts(MailboxId(1), ["old text"]) == {1: None, 2: None}
+    finally:
+        await store.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from reference.message.text import SearchText
 from reference.store import SqliteStore
 from reference.store.interface import AccountId, Delivery, MailboxId, NewMessage, StoreError
 
@@ -33,12 +34,12 @@ async def sqlite_store(db_path: Path) -> AsyncIterator[SqliteStore]:
 
 def with_text(account_id: AccountId, text: str, raw: bytes) -> NewMessage:
     return NewMessage(raw=raw, internal_date=datetime(2025, 11, 24, 10, 0, 1, tzinfo=UTC),
-                      deliveries=[Delivery(account_id)], search_text=text)
+                      deliveries=[Delivery(account_id)], search_text=SearchText("", text, ""))
 
 
 def indexed(db_path: Path) -> list[tuple[int, str]]:
     return [(rowid, text) for rowid, text in raw_query(
-        db_path, "SELECT rowid, text FROM message_text ORDER BY rowid")]
+        db_path, "SELECT rowid, body FROM message_text ORDER BY rowid")]
 
 
 async def test_text_is_searchable_once_the_write_returns(sqlite_store: SqliteStore,
@@ -109,5 +110,6 @@ async def test_several_deliveries_index_each_stored_message(sqlite_store: Sqlite
     bob = await make_account(sqlite_store, "bob@example.com")
     delivered = await sqlite_store.store_message(NewMessage(
         raw=message_bytes(), internal_date=datetime(2025, 11, 24, 10, 0, 1, tzinfo=UTC),
-        deliveries=[Delivery(alice.id), Delivery(bob.id)], search_text="shared"))
+        deliveries=[Delivery(alice.id), Delivery(bob.id)],
+        search_text=SearchText("", "shared", "")))
     assert indexed(db_path) == [(one.message_id, "shared") for one in delivered]

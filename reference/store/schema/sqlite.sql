@@ -243,3 +243,24 @@ INSERT INTO keywords (account_id, folded, spelling)
     WHERE substr(k.value, 1, 1) <> '\'
       AND lower(k.value) NOT IN ('$forwarded', '$mdnsent', '$junk', '$notjunk', '$phishing')
     GROUP BY m.account_id, lower(k.value);
+
+-- migration: 5
+
+-- Full-text search keeps a message's three texts apart (reference/message/text.py
+-- SearchText): the header text, the body text (what SEARCH BODY looks in) and the MIME
+-- header text of the body parts; TEXT looks in all three. SEARCH then decides BODY and
+-- TEXT from the texts kept here (the store's search_texts) instead of reading and
+-- parsing each candidate again. A string found across two columns is found in each
+-- of its lines (sqlite_reads.fts_query splits at line ends), so narrowing by the whole
+-- row stays a superset. The texts stored before cannot be split again: those messages
+-- become messages without text (always candidates, checked against the message).
+DROP TRIGGER messages_leave_text;
+INSERT OR IGNORE INTO messages_without_text (message_id) SELECT rowid FROM message_text;
+DROP TABLE message_text;
+CREATE VIRTUAL TABLE message_text USING fts5 (
+    header, body, mime, tokenize = 'trigram case_sensitive 0', detail = full,
+    columnsize = 0);
+CREATE TRIGGER messages_leave_text AFTER DELETE ON messages
+BEGIN
+    DELETE FROM message_text WHERE rowid = OLD.id;
+END;
