@@ -233,3 +233,37 @@ def test_wrong_password_and_garbage(server: RunningServer) -> None:
     finally:
         client.shutdown()
 
+
+
+def test_search_body_and_text_look_where_the_rfc_says(server: RunningServer) -> None:
+    """RFC 9051 §6.4.4: BODY "in the body of the message" (transfer encoding and charset
+    decoded: "MUST be decoded before comparing"), TEXT "in the header (including MIME
+    header fields) or body"; case-insensitive for ASCII (SHOULD). Answered from the texts
+    stored at delivery; strings too short for the index are checked all the same."""
+    raw = (b"Subject: Quarterly figures\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n"
+           b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+           b"Die Stra=C3=9Fe ist lang.\r\n--b\r\n"
+           b"Content-Type: application/pdf\r\n"
+           b"Content-Disposition: attachment; filename=report-q3.pdf\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n")
+    client = login(server)
+    try:
+        client.append("INBOX", None, None, raw)
+        client.append("INBOX", None, None, b"Subject: other\r\n\r\nnothing here\r\n")
+        client.select("INBOX")
+        client.literal = "straße".encode()               # 8-bit: sent as a literal
+        assert client.search("UTF-8", "BODY") == ("OK", [b"1"])   # QP, UTF-8 decoded
+        for key, value, expected in (
+                ("BODY", "STRASSE", b"1"),         # full case folding
+                ("BODY", "quarterly", b""),        # a header, not the body
+                ("TEXT", "quarterly", b"1"),       # the header is TEXT's
+                ("TEXT", "report-q3.pdf", b"1"),   # a body part's MIME header field
+                ("BODY", "report-q3", b""),
+                ("BODY", "is", b"1"),              # too short to narrow: checked exactly
+                ("TEXT", "here", b"2")):
+            typ, data = client.search("UTF-8", key, value.encode())
+            assert typ == "OK" and data == [expected], (key, value, data)
+    finally:
+        client.logout()
