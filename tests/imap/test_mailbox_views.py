@@ -5,32 +5,14 @@ snapshot equals what the store reads afresh, whatever happened since the copy wa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from reference.imap.mailbox_views import MailboxSnapshot, MailboxViews
-from reference.store import open_store
 from reference.store.interface import Account, MailboxId, MailboxNotFound, MailStore, Uid
 from tests.store.conftest import deliver, mailbox_named
 
 SEEN, DELETED = "\\Seen", "\\Deleted"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[MailStore]:
-    opened = await open_store(f"sqlite://{tmp_path / 'mail.db'}")
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-@pytest.fixture
-async def alice(store: MailStore) -> Account:
-    await store.add_domain("example.com")
-    return await store.add_account("alice@example.com", "{PLAIN}secret")
 
 
 State = tuple[list[int], dict[int, frozenset[str]]]
