@@ -134,6 +134,8 @@ class SessionCore:
         # UIDs whose flag change this session made and reported itself (STORE, FETCH's
         # implicit \\Seen): not reported again as unsolicited FETCH.
         self.own_changes: set[int] = set()
+        # The MODSEQs of those writes: the refresh need not read their messages back.
+        self.own_modseqs: set[int] = set()
 
     # --- output ---------------------------------------------------------------------
 
@@ -166,11 +168,13 @@ class SessionCore:
         current = await self.store.get_mailbox_by_id(MailboxId(view.mailbox_id))
         if current is not None and current.highest_modseq == view.highest_modseq:
             self.own_changes.clear()
+            self.own_modseqs.clear()
             self.send_updates(command)
             return
         try:
-            changes = await self.store.mailbox_changes(MailboxId(view.mailbox_id),
-                                                       ModSeq(view.highest_modseq))
+            changes = await self.store.mailbox_changes(
+                MailboxId(view.mailbox_id), ModSeq(view.highest_modseq),
+                excluding=[ModSeq(modseq) for modseq in self.own_modseqs])
         except MailboxNotFound:
             changes = None
         newest = view.max_uid
@@ -185,6 +189,7 @@ class SessionCore:
             if not self.rev2 and view.max_uid > newest:
                 await self.claim_recent(view)
         self.own_changes.clear()
+        self.own_modseqs.clear()
         self.send_updates(command)
 
     async def claim_recent(self, view: SelectedMailbox) -> None:

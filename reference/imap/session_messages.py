@@ -327,6 +327,8 @@ class MessageCommands(SessionCore):
         view.note_changes([view_entry(entry) for entry in changed], (), view.highest_modseq,
                           report_own=reported)
         self.own_changes.update(reported)
+        if update.modseq is not None:
+            self.own_modseqs.add(int(update.modseq))
 
     # --- STORE (§6.4.6) ----------------------------------------------------------------
 
@@ -361,6 +363,8 @@ class MessageCommands(SessionCore):
         view.note_changes([view_entry(entry) for entry in update.entries], (),
                           view.highest_modseq, report_own=own)
         self.own_changes.update(own)
+        if update.modseq is not None:
+            self.own_modseqs.add(int(update.modseq))
         if not command.silent:
             # §6.4.6: the server returns "an untagged FETCH response with the new flags
             # of each message"; .SILENT: "the server SHOULD NOT" (others' changes still

@@ -57,7 +57,7 @@ Model decisions for IMAP4rev2 and JMAP sharing one data model:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -438,8 +438,11 @@ class MailStore(Protocol):
         order."""
         ...
 
-    async def mailbox_changes(self, mailbox_id: MailboxId, since: ModSeq) -> MailboxChanges:
-        """Everything a session must learn after ``since``, one snapshot."""
+    async def mailbox_changes(self, mailbox_id: MailboxId, since: ModSeq, *,
+                              excluding: Collection[ModSeq] = ()) -> MailboxChanges:
+        """Everything a session must learn after ``since``, one snapshot. Messages whose
+        MODSEQ is one of ``excluding`` (the caller's own writes, whose outcome it has)
+        are left out of ``changed``."""
         ...
 
     async def changed_since(self, mailbox_id: MailboxId, modseq: ModSeq) -> list[MailboxEntry]:

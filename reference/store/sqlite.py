@@ -63,7 +63,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -446,9 +446,11 @@ class SqliteStore:
         return await self._read(lambda connection: reads.mailbox_entries(
             connection, mailbox_id, wanted))
 
-    async def mailbox_changes(self, mailbox_id: MailboxId, since: ModSeq) -> MailboxChanges:
+    async def mailbox_changes(self, mailbox_id: MailboxId, since: ModSeq, *,
+                              excluding: Collection[ModSeq] = ()) -> MailboxChanges:
+        own = tuple(excluding)
         return await self._read(lambda connection: reads.mailbox_changes(
-            connection, mailbox_id, since))
+            connection, mailbox_id, since, own))
 
     async def changed_since(self, mailbox_id: MailboxId, modseq: ModSeq) -> list[MailboxEntry]:
         return await self._read(lambda connection: reads.changed_since(

@@ -42,6 +42,7 @@ contains the strings must be among the candidates, and a few more may be.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 import threading
@@ -152,10 +153,10 @@ def mailbox_entries(connection: sqlite3.Connection, mailbox_id: MailboxId,
 
 
 def mailbox_changes(connection: sqlite3.Connection, mailbox_id: MailboxId,
-                    since: ModSeq) -> MailboxChanges:
+                    since: ModSeq, excluding: Sequence[ModSeq] = ()) -> MailboxChanges:
     def read(connection: sqlite3.Connection) -> MailboxChanges:
         box = get_mailbox(connection, mailbox_id)
-        return MailboxChanges(box, _changed(connection, mailbox_id, since),
+        return MailboxChanges(box, _changed(connection, mailbox_id, since, excluding),
                               _expunged(connection, mailbox_id, since))
     return snapshot(connection, read)
 
@@ -177,9 +178,14 @@ def expunged_since(connection: sqlite3.Connection, mailbox_id: MailboxId,
 
 
 def _changed(connection: sqlite3.Connection, mailbox_id: MailboxId,
-             since: ModSeq) -> list[MailboxEntry]:
+             since: ModSeq, excluding: Sequence[ModSeq] = ()) -> list[MailboxEntry]:
     # RFC 7162 §3.1.4.1 CHANGEDSINCE: "only messages that have a mod-sequence value
     # greater than the specified value"; the (mailbox_id, modseq) index finds them.
+    if excluding:
+        return entries(connection.execute(
+            _ENTRIES + " AND mm.modseq > ? AND mm.modseq NOT IN"
+            " (SELECT value FROM json_each(?)) ORDER BY mm.uid",
+            (mailbox_id, since, json.dumps(sorted(excluding)))).fetchall(), FlagDecoder())
     return entries(connection.execute(_ENTRIES + " AND mm.modseq > ? ORDER BY mm.uid",
                                       (mailbox_id, since)).fetchall(), FlagDecoder())
 

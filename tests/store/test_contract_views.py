@@ -72,6 +72,26 @@ async def test_changes_since_a_modseq_are_read_in_one_snapshot(store: MailStore,
     assert (latest.changed, latest.expunged) == ([], [])
 
 
+async def test_changes_can_leave_out_the_callers_own_writes(store: MailStore,
+                                                            alice: Account) -> None:
+    """A session that made a write has its outcome (FlagUpdate): the changes it must
+    learn are the others' -- by MODSEQ, so a message another writer changed after it
+    is still there, with its latest state."""
+    inbox = await mailbox_named(store, alice.id, "INBOX")
+    for _ in range(3):
+        await deliver(store, alice.id)
+    known = (await store.mailbox_view(inbox.id)).mailbox.highest_modseq
+    own = await store.update_flags(inbox.id, [1, 2], add=frozenset({SEEN}))
+    other = await store.update_flags(inbox.id, [2, 3], add=frozenset({DELETED}))
+    assert own.modseq is not None and other.modseq is not None
+    changes = await store.mailbox_changes(inbox.id, known, excluding=[own.modseq])
+    assert [(e.uid, e.flags) for e in changes.changed] == [
+        (2, {SEEN, DELETED}), (3, {DELETED})]
+    assert changes.mailbox.highest_modseq == other.modseq
+    every = await store.mailbox_changes(inbox.id, known, excluding=[])
+    assert [e.uid for e in every.changed] == [1, 2, 3]
+
+
 async def test_views_of_a_deleted_mailbox_are_mailbox_not_found(store: MailStore,
                                                                 alice: Account) -> None:
     lists = await store.create_mailbox(alice.id, "Lists")
