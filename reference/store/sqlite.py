@@ -182,7 +182,7 @@ class SqliteStore:
         writer = GroupCommitWriter(connect_writer, max_batch=max_batch,
                                    lock_path=f"{path}.write-lock",
                                    before_commit=before_commit,
-                                   commit_statements=message_writes.INDEX_PENDING_TEXT)
+                                   commit_step=message_writes.index_pending_text)
         await writer.start()        # creates or migrates the schema first
         try:
             reader = connect(path, busy_timeout_ms=busy_timeout_ms, writer=False)

@@ -23,6 +23,7 @@ from reference.store.interface import (
     NotFound,
     StoreError,
 )
+from reference.store.sqlite_commit import SPILL_PAGES
 from reference.store.sqlite_schema import SCHEMA_FILE, load_migrations, split_statements
 from reference.store.sqlite_writes import fetch_one
 
@@ -131,9 +132,9 @@ async def test_durability_settings(sqlite_store: SqliteStore, db_path: Path) -> 
                                   "busy_timeout", "temp_store", "cache_spill"))
     # The writer's own connection, through the writer (private on purpose: a test of
     # the backend's settings). Its busy timeout is 0: the writer waits for foreign locks
-    # itself, off the event loop (sqlite_commit); temp_store=MEMORY (2) and no cache
-    # spill keep the jobs free of file I/O.
-    assert await sqlite_store._writer.submit(pragmas) == ("wal", 2, 1, 0, 2, 0)
+    # itself, off the event loop (sqlite_commit); temp_store=MEMORY (2) and a cache
+    # spill only beyond SPILL_PAGES keep the jobs free of file I/O, and memory bounded.
+    assert await sqlite_store._writer.submit(pragmas) == ("wal", 2, 1, 0, 2, SPILL_PAGES)
     assert raw_query(db_path, "PRAGMA journal_mode") == [("wal",)]
 
 

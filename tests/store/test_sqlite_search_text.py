@@ -1,11 +1,13 @@
 """The SQLite backend's search text is indexed at COMMIT, for the whole batch at once
 (``sqlite_writes_messages.PENDING_TEXT_SETUP``): what happens to it within the batch
 (a copy, a destruction, a failing job) must come out in the index as if each write had
-indexed its own text."""
+indexed its own text. And the writer returns free memory to the OS once its queue runs
+dry (``sqlite_commit``, "Memory")."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from reference.message.text import SearchText
-from reference.store import SqliteStore
+from reference.store import SqliteStore, sqlite_commit
+from reference.store import sqlite_writes_messages as message_writes
 from reference.store.interface import AccountId, Delivery, MailboxId, NewMessage, StoreError
 
 from .conftest import message_bytes
@@ -113,3 +116,74 @@ async def test_several_deliveries_index_each_stored_message(sqlite_store: Sqlite
         deliveries=[Delivery(alice.id), Delivery(bob.id)],
         search_text=SearchText("", "shared", "")))
     assert indexed(db_path) == [(one.message_id, "shared") for one in delivered]
+
+
+async def test_a_large_batch_is_indexed_in_pieces_and_completely(
+        sqlite_store: SqliteStore, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch's text goes into the index a chunk at a time (a bounded statement
+    journal); every message's text gets there, once."""
+    monkeypatch.setattr(message_writes, "INDEX_CHUNK_CHARACTERS", 60)
+    account = await make_account(sqlite_store)
+    texts = [f"message number {i} says hello" for i in range(7)]    # 3, 3 and 1 a chunk
+    delivered = await sqlite_store.store_messages(
+        [with_text(account.id, text, message_bytes(f"m{i}")) for i, text in enumerate(texts)])
+    assert indexed(db_path) == [(one.message_id, text)
+                                for [one], text in zip(delivered, texts, strict=True)]
+    inbox = delivered[0][0].mailbox_id
+    assert await sqlite_store.search_candidates(inbox, ["number 4 "]) == {5}
+
+
+async def test_empty_texts_are_indexed_too(sqlite_store: SqliteStore,
+                                           db_path: Path) -> None:
+    """A message whose texts are all empty (no header fields, no text part) is still
+    indexed: it is no message stored without text (which is always a candidate)."""
+    account = await make_account(sqlite_store)
+    [empty] = await sqlite_store.store_message(with_text(account.id, "", b"x"))
+    assert indexed(db_path) == [(empty.message_id, "")]
+    assert raw_query(db_path, "SELECT count(*) FROM messages_without_text") == [(0,)]
+
+
+# --- memory: returned to the OS once the writer's queue runs dry (sqlite_commit)
+
+
+needs_malloc_trim = pytest.mark.skipif(sqlite_commit._RELEASE_MEMORY is None,
+                                       reason="the C library has no malloc_trim")
+
+
+@needs_malloc_trim
+async def test_memory_is_released_once_the_queue_stays_empty(db_path: Path) -> None:
+    store = await SqliteStore.open(db_path)
+    try:
+        account = await make_account(store)
+        await asyncio.sleep(sqlite_commit.DEFAULT_RELEASE_MEMORY_AFTER + 0.3)
+        released = store.stats.memory_releases
+        assert released >= 1
+        # Writes closer together than the delay: no release between them...
+        for i in range(3):
+            await store.store_message(with_text(account.id, "x", message_bytes(f"{i}")))
+            await asyncio.sleep(sqlite_commit.DEFAULT_RELEASE_MEMORY_AFTER / 5)
+        assert store.stats.memory_releases == released
+        # ... one once they stop, and none while nothing is written.
+        await asyncio.sleep(sqlite_commit.DEFAULT_RELEASE_MEMORY_AFTER + 0.3)
+        assert store.stats.memory_releases == released + 1
+        await asyncio.sleep(sqlite_commit.DEFAULT_RELEASE_MEMORY_AFTER + 0.3)
+        assert store.stats.memory_releases == released + 1
+    finally:
+        await store.close()
+
+
+async def test_memory_release_can_be_turned_off(tmp_path: Path) -> None:
+    ran: list[str] = []
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(tmp_path / "plain.db", isolation_level=None,
+                               check_same_thread=False)
+
+    writer = sqlite_commit.GroupCommitWriter(connect, release_memory_after=None)
+    await writer.start()
+    try:
+        await writer.submit(lambda connection: ran.append("job"))
+        await asyncio.sleep(sqlite_commit.DEFAULT_RELEASE_MEMORY_AFTER + 0.3)
+        assert ran == ["job"] and writer.stats.memory_releases == 0
+    finally:
+        await writer.close()
