@@ -1,0 +1,3 @@
+"""Registers the conformance plugin for ``pytest conformance --target ...``."""
+
+pytest_plugins = ["conformance.plugin"]

@@ -1,0 +1,1 @@
+"""Conformance suites (conformance/DESIGN.md)."""
