@@ -1,0 +1,1 @@
+"""Tests of the conformance testbed itself (conformance/)."""
