@@ -24,6 +24,7 @@ from pathlib import Path
 from reference import __version__
 from reference.app import serve_forever, store_path
 from reference.config import Config, ConfigError, Endpoint, load_config
+from reference.delivery.indexing import index_message
 from reference.delivery.local import a_label_domain
 from reference.directory.passwords import hash_password
 from reference.logs import configure_logging
@@ -295,6 +296,14 @@ async def _message_show(store: MailStore, args: argparse.Namespace) -> None:
     sys.stdout.flush()
 
 
+async def _message_reindex(store: MailStore, args: argparse.Namespace) -> None:
+    """Parse and index again what an older version stored without (schema migrations
+    that could not convert the index), or everything with --all (after a change of the
+    parser or of what is indexed)."""
+    indexed = await store.reindex(index_message, everything=args.all)
+    print(f"{indexed} message{'' if indexed == 1 else 's'} indexed")
+
+
 # --- the parser ---------------------------------------------------------------------
 
 _CREATES_STORE = {_domain_add}
@@ -375,6 +384,10 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("mailbox", nargs="?")
 
     messages = group("message", "stored messages")
+    reindex = action(messages, "reindex", _message_reindex,
+                     "parse and index again the messages stored without search text")
+    reindex.add_argument("--all", action="store_true",
+                         help="every message (after an upgrade that changed what is indexed)")
     show = action(messages, "show", _message_show, "print a stored message, byte for byte")
     show.add_argument("address")
     show.add_argument("uid", type=int)

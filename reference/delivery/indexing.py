@@ -11,7 +11,7 @@ from datetime import datetime
 
 from reference.message.headers import find_fields, header_section, msg_ids
 from reference.message.mime import MessageLimits, parse_message
-from reference.message.text import index_texts
+from reference.message.text import SearchText, index_texts
 from reference.store.interface import Delivery, NewMessage, ThreadKeys
 
 _THREAD_FIELDS = ("Message-ID", "In-Reply-To", "References", "Subject")
@@ -39,7 +39,15 @@ def thread_keys(raw: bytes) -> ThreadKeys:
 def new_message(raw: bytes, internal_date: datetime, deliveries: Sequence[Delivery], *,
                 limits: MessageLimits | None = None) -> NewMessage:
     """``raw`` parsed and indexed, ready for ``MailStore.store_message``."""
-    parsed = parse_message(raw, limits)
+    structure, search_text = index_message(raw, limits)
     return NewMessage(raw=raw, internal_date=internal_date, deliveries=deliveries,
-                      thread_keys=thread_keys(raw), structure=parsed.to_json(),
-                      search_text=index_texts(raw, parsed))
+                      thread_keys=thread_keys(raw), structure=structure,
+                      search_text=search_text)
+
+
+def index_message(raw: bytes, limits: MessageLimits | None = None
+                  ) -> tuple[str, SearchText]:
+    """The parsed structure (as stored) and the search texts of ``raw``: what delivery
+    stores, and what ``MailStore.reindex`` makes again for messages stored before."""
+    parsed = parse_message(raw, limits)
+    return parsed.to_json(), index_texts(raw, parsed)

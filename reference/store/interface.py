@@ -57,7 +57,7 @@ Model decisions for IMAP4rev2 and JMAP sharing one data model:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -500,6 +500,15 @@ class MailStore(Protocol):
         """A narrowing for SEARCH BODY/TEXT (RFC 9051 §6.4.4): a superset of the UIDs
         whose ``search_text`` contains every one of ``substrings`` (case-insensitively),
         or None when the index cannot narrow at all. The caller checks exactly."""
+        ...
+
+    async def reindex(self, index: Callable[[bytes], tuple[str, SearchText]], *,
+                      everything: bool = False, batch: int = 200) -> int:
+        """Index again what an older version stored (DESIGN principle 6, parse once):
+        each message stored without search text, or every message with ``everything``,
+        gets the structure and search texts ``index(raw)`` makes now (reference/
+        delivery/indexing.index_message), ``batch`` messages per write. Returns how many
+        messages were indexed. Safe beside a running server."""
         ...
 
     async def search_texts(self, mailbox_id: MailboxId, substrings: Sequence[str]

@@ -61,6 +61,7 @@ Implementation notes:
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -114,7 +115,12 @@ from reference.store.sqlite_commit import (
     WriterStats,
     translate_error,
 )
-from reference.store.sqlite_prepare import prepare_flags, prepare_message, prepare_uids
+from reference.store.sqlite_prepare import (
+    prepare_flags,
+    prepare_message,
+    prepare_search_text,
+    prepare_uids,
+)
 from reference.store.sqlite_rows import uids_json
 from reference.store.sqlite_schema import connect
 from reference.store.sqlite_watch import (
@@ -512,6 +518,23 @@ class SqliteStore:
         return await self._read(lambda connection: reads.search_candidates(
             connection, mailbox_id, query))
 
+    async def reindex(self, index: Callable[[bytes], tuple[str, SearchText]], *,
+                      everything: bool = False, batch: int = 200) -> int:
+        which = "" if everything else \
+            " AND m.id IN (SELECT message_id FROM messages_without_text)"
+        sql = ("SELECT m.id, b.data FROM messages m JOIN blobs b ON b.id = m.blob_id"
+               f" WHERE m.id > ?{which} ORDER BY m.id LIMIT ?")
+        indexed, after = 0, 0
+        while rows := await self._read(functools.partial(_fetch_all, sql, (after, batch))):
+            made = []
+            for message_id, data in rows:
+                structure, text = index(bytes(data))
+                made.append((MessageId(message_id), structure, prepare_search_text(text)))
+            await self._write(functools.partial(message_writes.reindex_messages, made=made))
+            indexed += len(rows)
+            after = rows[-1][0]
+        return indexed
+
     async def search_texts(self, mailbox_id: MailboxId, substrings: Sequence[str]
                            ) -> dict[Uid, SearchText | None] | None:
         query = reads.fts_query(substrings)
@@ -552,3 +575,8 @@ class SqliteStore:
             "SELECT id, highest_modseq FROM accounts WHERE id IN"
             " (SELECT value FROM json_each(?))", (uids_json(accounts),)).fetchall())
         return {AccountId(account_id): ModSeq(modseq) for account_id, modseq in found}
+
+
+def _fetch_all(sql: str, parameters: Sequence[Any], connection: sqlite3.Connection
+               ) -> list[Any]:
+    return connection.execute(sql, parameters).fetchall()

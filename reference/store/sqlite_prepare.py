@@ -72,10 +72,14 @@ async def prepare_message(message: NewMessage) -> PreparedMessage:
         references=tuple(references[-MAX_THREAD_REFERENCES:]),
         deliveries=tuple(deliveries),
         structure=message.structure,
-        search_text=None if message.search_text is None else SearchText(
-            *(searchable_text(text) for text in (
-                message.search_text.header, message.search_text.body,
-                message.search_text.mime))))
+        search_text=None if message.search_text is None else prepare_search_text(
+            message.search_text))
+
+
+def prepare_search_text(text: SearchText) -> SearchText:
+    """The texts as the index takes them (``sqlite_reads.searchable_text``)."""
+    return SearchText(searchable_text(text.header), searchable_text(text.body),
+                      searchable_text(text.mime))
 
 
 def prepare_uids(uids: Iterable[Uid]) -> tuple[Uid, ...]:

@@ -435,3 +435,21 @@ def settle_messages(connection: sqlite3.Connection, message_ids: Sequence[Messag
 def bump(connection: sqlite3.Connection, account_id: AccountId) -> ChangeLog:
     """A new modseq for the account, and the change log of the job that takes it."""
     return ChangeLog(account_id, bump_modseq(connection, account_id))
+
+
+def reindex_messages(connection: sqlite3.Connection,
+                     made: Sequence[tuple[MessageId, str, SearchText]]) -> None:
+    """``MailStore.reindex``'s write: each message's structure replaced by the one made
+    now (a function of the bytes, so of the blob), its search text indexed again (at
+    COMMIT, PENDING_TEXT_SETUP). A message destroyed meanwhile gets nothing."""
+    for message_id, structure, text in made:
+        connection.execute("INSERT OR REPLACE INTO blob_structures (blob_id, structure)"
+                           " SELECT blob_id, ? FROM messages WHERE id = ?",
+                           (structure, message_id))
+        connection.execute("DELETE FROM message_text WHERE rowid = ?", (message_id,))
+        connection.execute("INSERT OR REPLACE INTO temp.pending_text"
+                           " (message_id, header, body, mime) SELECT ?, ?, ?, ?"
+                           " WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?)",
+                           (message_id, text.header, text.body, text.mime, message_id))
+        connection.execute("DELETE FROM messages_without_text WHERE message_id = ?",
+                           (message_id,))

@@ -5,7 +5,9 @@ Errors are one line on standard error and exit status 1, never a traceback."""
 from __future__ import annotations
 
 import asyncio
+import imaplib
 import smtplib
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 
 from reference.app import STORE_FILE
 from reference.directory.passwords import verify_password
+from reference.message.text import SearchText
 from reference.store import open_store
 from tests.e2e.conftest import PASSWORDS, RunningServer, provision
 from tests.e2e.helpers import body_after_trace, plain_response
@@ -289,3 +292,40 @@ def test_internationalized_domains_are_kept_in_a_label_form(rfcmail: Cli,
     assert rfcmail(provisioned, "account", "add", "Carol@ΔΟΚΙΜΉ.test", "--password",
                    "pw").stdout == "account carol@xn--jxalpdlp.test added\n"
     assert credentials(provisioned, "carol@xn--jxalpdlp.test") is not None
+
+
+def test_message_reindex_indexes_what_was_stored_without_text(rfcmail: Cli,
+                                                              server: RunningServer) -> None:
+    """README "Commands": `message reindex` parses and indexes again the messages stored
+    without search text (as schema migration 5 leaves those indexed before), beside the
+    running server; `--all` does every message. SEARCH BODY finds them either way (RFC
+    9051 §6.4.4), from the stored text once they are indexed again."""
+    with smtplib.SMTP(*server.smtp, timeout=10) as client:
+        client.sendmail("sender@elsewhere.test", ["alice@example.test"],
+                        b"Subject: old\r\n\r\nan aardvark in the text\r\n")
+    data_dir = server.config.data_dir
+
+    async def forget_the_text() -> None:      # what migration 5 does to older texts
+        store = await open_store(data_dir / STORE_FILE)
+        try:
+            await store.reindex(lambda raw: ("{}", SearchText("", "", "")), everything=True)
+        finally:
+            await store.close()
+        with sqlite3.connect(data_dir / STORE_FILE) as db:
+            db.execute("INSERT INTO messages_without_text SELECT rowid FROM message_text")
+            db.execute("DELETE FROM message_text")
+
+    asyncio.run(forget_the_text())
+    assert rfcmail(data_dir, "message", "reindex").stdout == "1 message indexed\n"
+    assert rfcmail(data_dir, "message", "reindex").stdout == "0 messages indexed\n"
+    with sqlite3.connect(data_dir / STORE_FILE) as db:
+        assert db.execute("SELECT count(*) FROM messages_without_text").fetchone() == (0,)
+        assert db.execute("SELECT body FROM message_text").fetchall() == [
+            ("an aardvark in the text\r\n",)]
+    assert rfcmail(data_dir, "message", "reindex", "--all").stdout == "1 message indexed\n"
+    with imaplib.IMAP4(server.endpoints["imap"].host, server.endpoints["imap"].port) as imap:
+        imap.login("alice@example.test", PASSWORDS["alice@example.test"])
+        imap.select("INBOX")
+        assert imap.search(None, "BODY", "aardvark") == ("OK", [b"1"])
+        typ, data = imap.fetch("1", "(BODYSTRUCTURE)")
+        assert typ == "OK" and b"TEXT" in data[0]
