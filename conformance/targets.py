@@ -210,25 +210,19 @@ def _start_dovecot() -> StartedTarget:
 
 
 def _start_postfix() -> StartedTarget:
-    try:
-        from interop.providers.postfix import (  # type: ignore[import-not-found,unused-ignore]
-            PostfixProvider,
-        )
-    except ImportError:
-        raise TargetUnavailable(
-            "postfix: no provider starts a private Postfix smtpd on loopback here "
-            "(interop/providers/postfix.py is missing)") from None
     from interop.providers.base import TEST_DOMAIN, TEST_PASSWORD
+    from interop.providers.postfix import PostfixProvider, postfix_version
 
     provider = PostfixProvider(users=_USERS)
-    accounts = tuple(Account(u, TEST_PASSWORD) for u in _USERS)
+    # Inbound SMTP needs no login: the accounts give the recipients' addresses.
+    accounts = tuple(Account(f"{u}@{TEST_DOMAIN}", TEST_PASSWORD) for u in _USERS)
 
-    def specs(p: Any) -> dict[str, TargetSpec]:
+    def specs(p: PostfixProvider) -> dict[str, TargetSpec]:
         host, port = p.endpoints["smtp"]
         return {"smtp": TargetSpec("postfix", "smtp", host, port, accounts=accounts,
                                    domain=TEST_DOMAIN, url=f"smtp://{host}:{port}")}
 
-    return _provider_target("postfix", provider, specs, "Postfix smtpd")
+    return _provider_target("postfix", provider, specs, f"Postfix {postfix_version() or ''}")
 
 
 NAMED_TARGETS: dict[str, NamedTarget] = {
