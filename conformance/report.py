@@ -97,7 +97,7 @@ def write_target_reports(report_dir: Path, *, run_id: str | None, target: dict[s
     run_id = run_id or new_run_id()
     document = build_results(run_id=run_id, target=target, started=started,
                              results=results, unavailable=unavailable)
-    directory = report_dir / run_id / _safe(str(target["name"]))
+    directory = report_dir / run_id / safe_name(str(target["name"]))
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "results.json").write_text(json.dumps(document, indent=1) + "\n")
     (directory / "report.html").write_text(render_html(document))
@@ -105,7 +105,7 @@ def write_target_reports(report_dir: Path, *, run_id: str | None, target: dict[s
     return directory
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "target"
 
 
@@ -292,7 +292,7 @@ def render_matrix_html(matrix: dict[str, Any]) -> str:
     disagreements = sum(1 for r in matrix["rows"] if not r["agree"])
     parts.append(f"<p>{len(matrix['rows'])} requirements, {disagreements} where the targets "
                  "disagree (highlighted).</p><table><tr><th>requirement</th><th>level</th>"
-                 + "".join(f"<th><a href='{e(_safe(t))}/report.html'>{e(t)}</a></th>"
+                 + "".join(f"<th><a href='{e(safe_name(t))}/report.html'>{e(t)}</a></th>"
                            for t in matrix["targets"]) + "<th>text</th></tr>")
     for row in matrix["rows"]:
         requirement = row["requirement"]

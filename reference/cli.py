@@ -6,6 +6,7 @@
   rfcmail alias add|list|remove
   rfcmail mailbox ls ADDRESS [MAILBOX]
   rfcmail message show ADDRESS UID [--mailbox NAME] [--headers]
+  rfcmail conform --target URL|NAME [...]      (conformance/run.py: the RFC suites)
 
 Every command takes ``--config`` and ``--data-dir``; administration commands work on the
 same store file as a running server (SQLite in WAL mode lets them share it).
@@ -39,6 +40,9 @@ class UsageError(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["conform"]:
+        return _conform(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "command"):
@@ -55,6 +59,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _conform(argv: list[str]) -> int:
+    """``rfcmail conform``: its options are conformance.run's own (it parses them). The
+    suites live in the checkout beside ``reference``, which an editable install may not
+    put on the path."""
+    try:
+        from conformance import run
+    except ImportError:
+        checkout = Path(__file__).resolve().parents[1]
+        if not (checkout / "conformance" / "run.py").is_file():
+            print("rfcmail: conform needs the rfcmail checkout (conformance/)", file=sys.stderr)
+            return 2
+        sys.path.insert(0, str(checkout))
+        from conformance import run
+    return run.main(argv)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -338,6 +358,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     serve.add_argument("--log-format", choices=["text", "json"])
     serve.set_defaults(command="serve")
+    # Listed for --help; main() hands its arguments to conformance.run before parsing.
+    commands.add_parser("conform", add_help=False,
+                        help="run the RFC conformance suites against targets "
+                             "(rfcmail conform --help)")
 
     def group(name: str, help_text: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
         sub = commands.add_parser(name, help=help_text)
