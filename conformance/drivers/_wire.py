@@ -207,18 +207,22 @@ def format_transcript(transcript: Transcript,
 
 
 def escape_bytes(data: bytes) -> str:
+    """Printable ASCII and well-formed UTF-8 as text; "\\" doubled; CR, LF, TAB as
+    ``\\r \\n \\t``; any other byte (controls, invalid UTF-8) as ``\\xNN``."""
+    text = data.decode("utf-8", "surrogateescape")
     parts = []
-    for byte in data:
-        if 0x20 <= byte < 0x7F and byte != 0x5C:
-            parts.append(chr(byte))
-        elif byte == 0x5C:
+    for char in text:
+        if char == "\\":
             parts.append("\\\\")
-        elif byte == 0x0A:
-            parts.append("\\n")
-        elif byte == 0x0D:
-            parts.append("\\r")
-        elif byte == 0x09:
-            parts.append("\\t")
+        elif char in _NAMED:
+            parts.append(_NAMED[char])
+        elif "\udc80" <= char <= "\udcff":          # an undecodable byte
+            parts.append(f"\\x{ord(char) - 0xDC00:02x}")
+        elif char.isprintable():
+            parts.append(char)
         else:
-            parts.append(f"\\x{byte:02x}")
+            parts.append("".join(f"\\x{b:02x}" for b in char.encode("utf-8")))
     return "".join(parts)
+
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
