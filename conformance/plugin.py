@@ -66,9 +66,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="only tests of this requirement id (repeatable)")
     group.addoption("--expectations", default=None, metavar="FILE",
                     help="TOML file of expected verdicts (see conformance/DESIGN.md)")
-    group.addoption("--report-dir", default="reports", metavar="DIR",
-                    help="where reports go: DIR/<run-id>/<target>/ (default: reports); "
-                         "'' writes none")
+    group.addoption("--report-dir", default="reports/runs", metavar="DIR",
+                    help="where reports go: DIR/<run-id>/<target>/ (default: reports/runs, "
+                         "which git ignores); '' writes none")
     group.addoption("--run-id", default=None, metavar="ID",
                     help="the run's directory name (default: date and time)")
     group.addoption("--io-timeout", type=float, default=10.0, metavar="SECONDS",

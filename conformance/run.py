@@ -2,7 +2,7 @@
 
     rfcmail conform --target reference --target dovecot [--rfc 9051] [--section 6.3]
                     [--level MUST] [--account user:pw] [--expectations FILE]
-                    [--report-dir reports] [-- PYTEST-ARGS...]
+                    [--report-dir reports/runs] [--suite PATH] [-- PYTEST-ARGS...]
 
 One pytest process per target (each starts and stops its own named target, and a crash
 in one does not take the others down), all under one run id:
@@ -53,8 +53,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--requirement", action="append", default=[], metavar="ID",
                    help="only this requirement id (repeatable)")
     p.add_argument("--expectations", metavar="FILE", help="TOML file of expected verdicts")
-    p.add_argument("--report-dir", default="reports", metavar="DIR",
-                   help="reports go to DIR/<run-id>/ (default: reports)")
+    p.add_argument("--report-dir", default="reports/runs", metavar="DIR",
+                   help="reports go to DIR/<run-id>/ (default: reports/runs, which git "
+                        "ignores; snapshots are copied to reports/ on purpose)")
     p.add_argument("--run-id", metavar="ID", help="default: the date and time")
     p.add_argument("--io-timeout", type=float, metavar="SECONDS",
                    help="bound of every socket operation (default: 10)")
