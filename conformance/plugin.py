@@ -415,6 +415,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             started=run.started_at, results=run.results, unavailable=run.unavailable)
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
+            reporter.ensure_newline()
             reporter.write_line(f"conformance report: {written / 'report.html'}")
     run.stop()
 
@@ -471,6 +472,28 @@ def smtp_factory(request: pytest.FixtureRequest,
 def smtp(smtp_factory: Callable[..., SmtpDriver]) -> SmtpDriver:
     """A connected SmtpDriver, its greeting read (``smtp.greeting``)."""
     return smtp_factory()
+
+
+@pytest.fixture
+def submission_target(request: pytest.FixtureRequest, target: TargetSpec) -> TargetSpec:
+    """The target's message submission listener (RFC 6409): the target itself when it
+    was given as submission://, else the one a named target offers; UNSUPPORTED when
+    there is none."""
+    if target.submission:
+        return target
+    spec = _run(request).start().spec("submission")
+    if spec is None:
+        pytest.skip("UNSUPPORTED: the target has no submission listener")
+    return spec
+
+
+@pytest.fixture
+def submission(request: pytest.FixtureRequest,
+               submission_target: TargetSpec) -> Iterator[SmtpDriver]:
+    """A connected SmtpDriver on the submission listener, its greeting read."""
+    driver = SmtpDriver.connect(submission_target, _run(request).timeout)
+    yield driver
+    driver.close()
 
 
 @pytest.fixture

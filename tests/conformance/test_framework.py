@@ -360,7 +360,7 @@ def test_smoke_suites_against_the_reference(pytester: pytest.Pytester) -> None:
                                 str(suites / "imap" / "test_smoke.py"),
                                 "--target", "reference", "--report-dir", "reports",
                                 "--run-id", "ref")
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=7)
     document = json.loads((pytester.path / "reports" / "ref" / "reference" /
                            "results.json").read_text())
     assert document["target"]["protocol"] == "imap smtp"

@@ -29,3 +29,15 @@ def test_ehlo_is_accepted_with_ehlo_lines(smtp: SmtpDriver) -> None:
 def test_helo_is_accepted(smtp: SmtpDriver) -> None:
     reply = smtp.helo()
     assert reply.code == 250, f"HELO answered {reply}"
+
+
+@pytest.mark.requirement(rfc=3207, section="4.2", level="MUST")
+def test_submission_starttls_then_ehlo(submission: SmtpDriver) -> None:
+    # RFC 3207 §4.2: after the handshake "the SMTP protocol is reset to the initial
+    # state"; the client sends EHLO again and the server answers it afresh.
+    assert submission.ehlo().code == 250
+    if "STARTTLS" not in submission.extensions:
+        pytest.skip("UNSUPPORTED: the submission listener does not offer STARTTLS")
+    assert submission.starttls().code == 220
+    assert submission.ehlo().code == 250
+    assert "STARTTLS" not in submission.extensions
