@@ -45,7 +45,9 @@ Implementation notes:
   mailboxes.
 - The code is split by family: ``sqlite_writes*`` (write jobs), ``sqlite_reads`` (the
   IMAP views and full-text search), ``sqlite_rows`` (row decoding), ``sqlite_prepare``
-  (the pure part of writes), ``sqlite_watch`` (change notification).
+  (the pure part of writes), ``sqlite_watch`` (change notification), ``sqlite_memory``
+  (free memory back to the OS after bursts of work: every write and pooled read notes
+  itself there).
 - Threads: a message joins the thread of the earliest earlier message of its account
   that it refers to (In-Reply-To/References) or shares its Message-ID with, else starts
   its own (thread id = its message id); threads are never merged, since JMAP threadId
@@ -115,6 +117,7 @@ from reference.store.sqlite_commit import (
     WriterStats,
     translate_error,
 )
+from reference.store.sqlite_memory import IdleMemoryRelease
 from reference.store.sqlite_prepare import (
     prepare_flags,
     prepare_message,
@@ -148,6 +151,7 @@ class SqliteStore:
         self._reader = reader       # inline point lookups, event-loop thread only
         self._pool = pool
         self._hub = hub
+        self._memory = IdleMemoryRelease()
         self._closed = False
 
     @classmethod
@@ -211,12 +215,18 @@ class SqliteStore:
         """Queries made so far for watchers (one per interval, for all watched accounts)."""
         return self._hub.polls
 
+    @property
+    def memory_releases(self) -> int:
+        """Times free memory was returned to the OS so far (``sqlite_memory``)."""
+        return self._memory.releases
+
     async def close(self) -> None:
         """Finish every write already submitted, then close all connections. Idempotent."""
         if self._closed:
             return
         self._closed = True
         self._hub.close()
+        self._memory.close()
         await self._writer.close()
         await asyncio.to_thread(self._pool.close)
         self._reader.close()
@@ -226,7 +236,10 @@ class SqliteStore:
     async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:
             raise StoreError("the store is closed")
-        return await self._writer.submit(job)
+        try:
+            return await self._writer.submit(job)
+        finally:
+            self._memory.note()
 
     def _lookup(self, query: Callable[[sqlite3.Connection], T]) -> T:
         """Run a point lookup inline on the event-loop thread (see module notes)."""
@@ -240,7 +253,10 @@ class SqliteStore:
     async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:
             raise StoreError("the store is closed")
-        return await self._pool.run(query)
+        try:
+            return await self._pool.run(query)
+        finally:
+            self._memory.note()
 
     def _lookup_one(self, sql: str, parameters: Sequence[Any]) -> tuple[Any, ...] | None:
         return self._lookup(lambda connection: fetch_one(connection, sql, parameters))

@@ -69,22 +69,12 @@ Implementation notes:
   SELECT``), so the sqlite3 module releases the GIL for each and the event loop goes on
   meanwhile (parsing the next messages). The store moves the batch's search text into
   the full-text index this way. If it fails, the batch fails as if its COMMIT had.
-- Memory: a batch allocates and frees a lot (messages, their index segments), and
-  glibc's malloc keeps freed memory for reuse rather than returning it, so the process
-  stayed at its largest batch's size: after filling 10,000 messages, 167 MiB RSS of
-  which SQLite held 7 and Python a few; ``malloc_trim`` brought it to 61 MiB. So once
-  the queue has stayed empty for ``release_memory_after`` seconds after a batch, the
-  helper thread returns free memory to the operating system (``malloc_trim``, glibc
-  only; nothing elsewhere), without holding the GIL. Not after every batch, nor every
-  time the queue runs dry: under load, memory would be returned and faulted in again
-  (measured: fill -15% after every batch, -4% at most once a second).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import fcntl
 import os
 import sqlite3
@@ -99,26 +89,9 @@ from reference.store.interface import AlreadyExists, NotFound, StoreError
 T = TypeVar("T")
 
 DEFAULT_MAX_BATCH = 256
-DEFAULT_RELEASE_MEMORY_AFTER = 0.5          # seconds idle; see "Memory" in the module notes
 # Dirty pages a transaction may hold before SQLite writes some to the WAL (module notes).
 # Not a multiple of 256: PRAGMA cache_spill = N also reads N as a boolean, one octet of it.
 SPILL_PAGES = 4000
-
-
-def _malloc_trim() -> Callable[[], object] | None:
-    """glibc's ``malloc_trim(0)`` (free heap memory, in every arena, back to the
-    operating system), or None where the C library has none (musl, macOS). A ctypes
-    call releases the GIL while it runs."""
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return lambda: trim(0)
-
-
-_RELEASE_MEMORY = _malloc_trim()
 
 
 def translate_error(error: BaseException) -> BaseException:
@@ -147,7 +120,6 @@ class WriterStats:
     largest_batch: int = 0
     lock_wait_seconds: float = 0.0     # waiting for the write lock (other processes)
     transaction_seconds: float = 0.0   # holding it: from BEGIN to the end of COMMIT
-    memory_releases: int = 0           # free memory returned to the OS (module notes)
 
     @property
     def jobs_per_commit(self) -> float:
@@ -178,16 +150,12 @@ class GroupCommitWriter:
     def __init__(self, connect: Callable[[], sqlite3.Connection], *,
                  max_batch: int = DEFAULT_MAX_BATCH, name: str = "rfcmail-sqlite-writer",
                  lock_path: str | None = None, before_commit: BeforeCommit | None = None,
-                 commit_step: CommitStep | None = None,
-                 release_memory_after: float | None = DEFAULT_RELEASE_MEMORY_AFTER):
+                 commit_step: CommitStep | None = None):
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._connect = connect
         self._before_commit = before_commit
         self._commit_step = commit_step
-        # None: never return memory (nor where the C library cannot).
-        self._release_memory_after = None if _RELEASE_MEMORY is None else release_memory_after
-        self._memory_to_release = False     # batches ran since the last release
         self._lock_path = lock_path
         self._busy_timeout = 0.0
         self._lock_fd: int | None = None
@@ -264,13 +232,12 @@ class GroupCommitWriter:
 
     async def _flush_forever(self) -> None:
         while True:
-            await self._wait_for_jobs()
+            await self._wakeup.wait()
             self._wakeup.clear()
             # One loop iteration for the other callbacks already due (more connections'
             # data, more jobs): they join this batch instead of waiting for the next.
             await asyncio.sleep(0)
             while self._pending:
-                self._memory_to_release = True
                 try:
                     await self._run_batch()
                 except BaseException as error:
@@ -283,22 +250,6 @@ class GroupCommitWriter:
                     raise
             if self._closing:
                 return
-
-    async def _wait_for_jobs(self) -> None:
-        """Wait for a job; if none comes for ``release_memory_after`` seconds after a
-        batch, return free memory to the operating system meanwhile (see "Memory" in
-        the module notes)."""
-        idle = self._release_memory_after
-        if idle is not None and self._memory_to_release:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), idle)
-            if not self._wakeup.is_set():
-                assert _RELEASE_MEMORY is not None
-                self._memory_to_release = False
-                await asyncio.get_running_loop().run_in_executor(self._helper,
-                                                                 _RELEASE_MEMORY)
-                self.stats.memory_releases += 1
-        await self._wakeup.wait()
 
     async def _run_batch(self) -> None:
         loop = asyncio.get_running_loop()

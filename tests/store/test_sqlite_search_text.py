@@ -1,13 +1,12 @@
 """The SQLite backend's search text is indexed at COMMIT, for the whole batch at once
 (``sqlite_writes_messages.PENDING_TEXT_SETUP``): what happens to it within the batch
 (a copy, a destruction, a failing job) must come out in the index as if each write had
-indexed its own text. And the writer returns free memory to the OS once its queue runs
-dry (``sqlite_commit``, "Memory")."""
+indexed its own text. And the store returns free memory to the OS once it has been
+quiet (``sqlite_memory``)."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from reference.message.text import SearchText
-from reference.store import SqliteStore, sqlite_commit
+from reference.store import SqliteStore, sqlite_memory
 from reference.store import sqlite_writes_messages as message_writes
 from reference.store.interface import AccountId, Delivery, MailboxId, NewMessage, StoreError
 
@@ -143,47 +142,48 @@ async def test_empty_texts_are_indexed_too(sqlite_store: SqliteStore,
     assert raw_query(db_path, "SELECT count(*) FROM messages_without_text") == [(0,)]
 
 
-# --- memory: returned to the OS once the writer's queue runs dry (sqlite_commit)
+# --- memory: returned to the OS once the store has been quiet (sqlite_memory)
 
 
-needs_malloc_trim = pytest.mark.skipif(sqlite_commit._RELEASE_MEMORY is None,
+needs_malloc_trim = pytest.mark.skipif(sqlite_memory.RELEASE_MEMORY is None,
                                        reason="the C library has no malloc_trim")
+QUIET = sqlite_memory.DEFAULT_RELEASE_AFTER
 
 
 @needs_malloc_trim
-async def test_memory_is_released_once_the_queue_stays_empty(db_path: Path) -> None:
+async def test_memory_is_released_once_the_store_has_been_quiet(db_path: Path) -> None:
     store = await SqliteStore.open(db_path)
     try:
         account = await make_account(store)
-        await asyncio.sleep(sqlite_commit.DEFAULT_RELEASE_MEMORY_AFTER + 0.3)
-        released = store.stats.memory_releases
+        await asyncio.sleep(QUIET + 0.3)
+        released = store.memory_releases
         assert released >= 1
-        # Writes closer together than the delay: no release between them...
+        # Writes and reads closer together than the delay: no release between them...
         for i in range(3):
             await store.store_message(with_text(account.id, "x", message_bytes(f"{i}")))
-            await asyncio.sleep(sqlite_commit.DEFAULT_RELEASE_MEMORY_AFTER / 5)
-        assert store.stats.memory_releases == released
-        # ... one once they stop, and none while nothing is written.
-        await asyncio.sleep(sqlite_commit.DEFAULT_RELEASE_MEMORY_AFTER + 0.3)
-        assert store.stats.memory_releases == released + 1
-        await asyncio.sleep(sqlite_commit.DEFAULT_RELEASE_MEMORY_AFTER + 0.3)
-        assert store.stats.memory_releases == released + 1
+            await asyncio.sleep(QUIET / 5)
+            await store.list_accounts()
+            await asyncio.sleep(QUIET / 5)
+        assert store.memory_releases == released
+        # ... one once they stop, and none while nothing happens.
+        await asyncio.sleep(QUIET + 0.3)
+        assert store.memory_releases == released + 1
+        await asyncio.sleep(QUIET + 0.3)
+        assert store.memory_releases == released + 1
+        # A read alone is work too (a SEARCH reads thousands of texts).
+        await store.list_accounts()
+        await asyncio.sleep(QUIET + 0.3)
+        assert store.memory_releases == released + 2
     finally:
         await store.close()
 
 
-async def test_memory_release_can_be_turned_off(tmp_path: Path) -> None:
-    ran: list[str] = []
-
-    def connect() -> sqlite3.Connection:
-        return sqlite3.connect(tmp_path / "plain.db", isolation_level=None,
-                               check_same_thread=False)
-
-    writer = sqlite_commit.GroupCommitWriter(connect, release_memory_after=None)
-    await writer.start()
-    try:
-        await writer.submit(lambda connection: ran.append("job"))
-        await asyncio.sleep(sqlite_commit.DEFAULT_RELEASE_MEMORY_AFTER + 0.3)
-        assert ran == ["job"] and writer.stats.memory_releases == 0
-    finally:
-        await writer.close()
+async def test_memory_release_can_be_turned_off_and_stops_at_close() -> None:
+    off = sqlite_memory.IdleMemoryRelease(after=None)
+    off.note()
+    closed = sqlite_memory.IdleMemoryRelease(after=0.01)
+    closed.note()
+    closed.close()
+    closed.note()
+    await asyncio.sleep(0.1)
+    assert (off.releases, closed.releases) == (0, 0)
