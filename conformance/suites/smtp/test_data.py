@@ -1,0 +1,238 @@
+"""RFC 5321 mail data: DATA (§4.1.1.4), transparency (§4.5.2), the end of the data and
+bare line ends (§4.1.1.4, §2.3.8: SMTP smuggling), trace fields (§4.4), and the sizes a
+receiver must take (§4.5.3.1.6, §4.5.3.1.7). Stored copies are read back over IMAP when
+the target offers it (with ``--target reference`` it does)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from conformance.drivers.smtp import SmtpDriver
+from conformance.suites.smtp.support import (
+    SENDER,
+    KnownMessage,
+    Mailstore,
+    ehlo,
+    expect,
+    in_step,
+    known_message,
+    open_transaction,
+    prepended_fields,
+)
+
+pytestmark = pytest.mark.protocol("smtp")
+
+Observe = Callable[[str, object], None]
+
+# RFC 5322 §3.3 date-time, without obs- forms (RFC 5321 §4.4: "the "obs-" forms,
+# especially two-digit years, are prohibited in SMTP and MUST NOT be used").
+_DATE_TIME = re.compile(
+    rb"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s*,\s*)?\d{1,2}\s+"
+    rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{4}\s+"
+    rb"\d{2}:\d{2}(?::\d{2})?\s+[+-]\d{4}(?:\s*\([^)]*\))?\s*$")
+
+
+def stored_copy(mailstore: Mailstore, message: KnownMessage, observe: Observe) -> bytes | None:
+    """The stored bytes of an accepted message, or None (recorded) without IMAP. A
+    message acknowledged with 250 that never shows up is a FAIL: RFC 5321 §2.1, "the
+    protocol requires that a server MUST accept responsibility for either delivering the
+    message or properly reporting the failure to do so"."""
+    if not mailstore.available:
+        observe("stored copy", "not checked: the target offers no IMAP to read it back")
+        return None
+    stored = mailstore.fetch(message)
+    assert stored is not None, (
+        f"the message {message.message_id} was accepted with 250 but is not in the first "
+        "account's INBOX")
+    return stored
+
+
+def unfolded(field: bytes) -> bytes:
+    return re.sub(rb"\r\n[ \t]", b" ", field)
+
+
+@pytest.mark.requirement(rfc=5321, section="4.5.2", level="MUST")
+@pytest.mark.requirement(rfc=5321, section="4.1.1.4", level="MUST",
+                         ids=("RFC5321-4.1.1.4-6",))
+@pytest.mark.requirement(rfc=5321, section="4.4", level="MUST", ids=("RFC5321-4.4-7",))
+def test_message_is_stored_exactly_as_sent(smtp: SmtpDriver, recipient: str,
+                                           mailstore: Mailstore, observe: Observe) -> None:
+    """RFC 5321 §4.5.2: the receiver removes the period the sender added to lines that
+    begin with one; nothing else changes ("the SMTP server ... checks the line. If the
+    line is composed of a single period, it is treated as the end of mail indicator. If
+    the first character is a period and there are other characters on the line, the
+    first character is deleted."). Lines ".", "..", ". " and ".x" come back as sent, with
+    only trace fields in front (§4.4: "SMTP servers MUST prepend Received lines")."""
+    body = (b"Lines that begin with a period:\r\n.\r\n..\r\n. \r\n.leading\r\n"
+            b"...three\r\n\r\nand others:\r\nends with a period.\r\n  indented\r\n"
+            b"\ttabbed\r\ntrailing space \r\n\r\n\r\nlast line\r\n")
+    message = known_message(recipient, subject="transparency", body=body)
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    expect(smtp.data(message.raw), 250, what="the end of the mail data")
+    stored = stored_copy(mailstore, message, observe)
+    if stored is not None:
+        prepended_fields(stored, message.raw)
+
+
+@pytest.mark.requirement(rfc=5321, section="4.5.2", level="MUST")
+def test_the_server_deletes_the_first_period_of_a_line(smtp: SmtpDriver, recipient: str,
+                                                       mailstore: Mailstore,
+                                                       observe: Observe) -> None:
+    """RFC 5321 §4.5.2: "If the first character is a period and there are other
+    characters on the line, the first character is deleted" - whatever follows it. Sent
+    as they are (not stuffed): ".x" is stored as "x", ". " as " ", "..y" as ".y"; none of
+    them ends the data."""
+    message = known_message(recipient, subject="unstuffing", body=b"")
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    expect(smtp.command("DATA"), 354, what="DATA")
+    smtp.send(message.raw + b".x\r\n. \r\n..y\r\nz\r\n.\r\n")
+    expect(smtp.read_reply(), 250, what="the end of the mail data")
+    stored = stored_copy(mailstore, message, observe)
+    if stored is not None:
+        prepended_fields(stored, message.raw + b"x\r\n \r\n.y\r\nz\r\n")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.1.1.4", level="MUST NOT",
+                         ids=("RFC5321-4.1.1.4-4", "RFC5321-4.1.1.4-5"))
+@pytest.mark.requirement(rfc=5321, section="2.3.8", level="MUST NOT", ids=("RFC5321-2.3.8-1",))
+@pytest.mark.parametrize("sequence", [b"\n.\n", b"\n.\r\n", b"\r\n.\n", b"\r.\r"],
+                         ids=["LF.LF", "LF.CRLF", "CRLF.LF", "CR.CR"])
+def test_only_crlf_dot_crlf_ends_the_mail_data(smtp: SmtpDriver, recipient: str,
+                                               mailstore: Mailstore, sequence: bytes) -> None:
+    """RFC 5321 §4.1.1.4: "the sequence "<LF>.<LF>" (bare line feeds, without carriage
+    returns) MUST NOT be treated as equivalent to <CRLF>.<CRLF> as the end of mail data
+    indication" (SMTP smuggling, CVE-2023-51764/51765/51766, uses such sequences to end a
+    message early and have what follows read as commands). The data holds the sequence,
+    then "RSET" and another line, then the real end: the server answers the data once
+    (accepted or refused) and RSET is never run, so QUIT's 221 comes next."""
+    message = known_message(recipient, subject="end of data", body=b"")
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    expect(smtp.command("DATA"), 354, what="DATA")
+    smtp.send(message.raw + b"before" + sequence + b"RSET\r\nafter\r\n.\r\n")
+    reply = smtp.read_reply()
+    assert reply.code == 250 or reply.code >= 400, f"the mail data was answered {reply}"
+    in_step(smtp, f"after mail data holding {sequence!r}")
+    if reply.code == 250 and mailstore.available:
+        stored = mailstore.fetch(message)
+        assert stored is not None and b"RSET" in stored and b"after" in stored, (
+            f"the data was accepted, but the stored message lacks what followed "
+            f"{sequence!r}: {stored!r}")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.4", level="MUST",
+                         ids=("RFC5321-4.4-1", "RFC5321-4.4-3", "RFC5321-4.4-11"))
+@pytest.mark.requirement(rfc=5321, section="4.4", level="MUST NOT", ids=("RFC5321-4.4-26",))
+@pytest.mark.requirement(rfc=5321, section="2.4", level="MUST", ids=("RFC5321-2.4-3",))
+@pytest.mark.requirement(rfc=5321, section="F.5", level="MUST", ids=("RFC5321-F.5-1",))
+def test_trace_fields_are_prepended(smtp: SmtpDriver, recipient: str, mailstore: Mailstore,
+                                    observe: Observe) -> None:
+    """RFC 5321 §4.4: the server "MUST insert trace ("time stamp" or "Received")
+    information at the beginning of the message content"; "The FROM clause ... MUST be
+    supplied"; 'Stamp = From-domain By-domain Opt-info [CFWS] ";" FWS date-time' with a
+    four-digit year; at final delivery "it inserts a return-path line" ("This use of
+    return-path is required"), 'Return-path-line = "Return-Path:" FWS Reverse-path
+    <CRLF>', the sender's local part in its case (§2.4: "MUST take care to preserve the
+    case of mailbox local-parts")."""
+    message = known_message(recipient, subject="trace fields")
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    expect(smtp.data(message.raw), 250, what="the end of the mail data")
+    stored = stored_copy(mailstore, message, observe)
+    if stored is None:
+        return
+    fields = [unfolded(f) for f in prepended_fields(stored, message.raw)]
+    received = [f for f in fields if f.lower().startswith(b"received:")]
+    assert received, f"no Received field was prepended: {fields}"
+    stamp = received[0][len(b"Received:"):]
+    assert re.match(rb"\s*from\s+\S", stamp, re.IGNORECASE), (
+        f"the first Received field has no FROM clause first: {received[0]!r}")
+    assert re.search(rb"\sby\s+\S", stamp, re.IGNORECASE), (
+        f"the first Received field has no BY clause: {received[0]!r}")
+    date_time = stamp.rpartition(b";")[2]
+    assert _DATE_TIME.match(date_time.strip()), (
+        f"the first Received field does not end with '; date-time' (four-digit year): "
+        f"{received[0]!r}")
+    return_paths = [f for f in fields if f.lower().startswith(b"return-path:")]
+    assert return_paths, f"no Return-Path field was prepended at final delivery: {fields}"
+    value = return_paths[0][len(b"Return-Path:"):].strip()
+    assert value == f"<{SENDER}>".encode(), (
+        f"Return-Path is {value!r}, not the reverse-path <{SENDER}> as sent (case kept)")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.4", level="MUST", ids=("RFC5321-4.4-5",))
+def test_received_for_clause_names_one_path(smtp: SmtpDriver, recipient: str,
+                                            mailstore: Mailstore, observe: Observe) -> None:
+    """RFC 5321 §4.4: "If the FOR clause appears, it MUST contain exactly one <path>
+    entry, even when multiple RCPT commands have been given." Two RCPTs, one message."""
+    message = known_message(recipient, subject="for clause")
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    expect(smtp.command(f"RCPT TO:<postmaster@{recipient.rpartition('@')[2]}>"), 250, 251,
+           what="a second RCPT (postmaster)")
+    expect(smtp.data(message.raw), 250, what="the end of the mail data")
+    stored = stored_copy(mailstore, message, observe)
+    if stored is None:
+        return
+    for field in prepended_fields(stored, message.raw):
+        line = unfolded(field)
+        if not line.lower().startswith(b"received:"):
+            continue
+        clause = re.search(rb"\sfor\s+(.*?)\s*;", line, re.IGNORECASE)
+        if clause is not None:
+            paths = re.findall(rb"<[^>]*>|[^\s<>]+@[^\s<>;]+", clause.group(1))
+            assert len(paths) == 1, f"a FOR clause names {len(paths)} paths: {line!r}"
+
+
+@pytest.mark.requirement(rfc=5321, section="4.5.3.1.7", level="MUST", ids=("RFC5321-4.5.3.1.7-1",))
+def test_a_message_of_64k_octets_is_accepted(smtp: SmtpDriver, recipient: str,
+                                             mailstore: Mailstore, observe: Observe) -> None:
+    """RFC 5321 §4.5.3.1.7: "The maximum total length of a message content (including any
+    message header section as well as the message body) MUST BE at least 64K octets." """
+    line = b"0123456789" * 7 + b"abcdef\r\n"                  # 78 octets
+    message = known_message(recipient, subject="64K", body=line * 841)   # 65598 + header
+    assert len(message.raw) >= 65536
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    expect(smtp.data(message.raw), 250, what=f"a message of {len(message.raw)} octets")
+    stored = stored_copy(mailstore, message, observe)
+    if stored is not None:
+        prepended_fields(stored, message.raw)
+
+
+@pytest.mark.requirement(rfc=5321, section="4.5.3.1", level="MUST", ids=("RFC5321-4.5.3.1-1",))
+@pytest.mark.requirement(rfc=5321, section="4.5.3.1.6", level="MUST")
+def test_text_lines_of_1000_octets_are_accepted(smtp: SmtpDriver, recipient: str,
+                                                mailstore: Mailstore, observe: Observe) -> None:
+    """RFC 5321 §4.5.3.1.6: "The maximum total length of a text line including the <CRLF>
+    is 1000 octets (not counting the leading dot duplicated for transparency)"; every
+    receiver MUST take such lines (§4.5.3.1). One line of 998 octets and CRLF, and one
+    that begins with a period (1001 octets on the wire once stuffed)."""
+    body = b"x" * 998 + b"\r\n" + b"." + b"y" * 997 + b"\r\n"
+    message = known_message(recipient, subject="1000-octet lines", body=body)
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    expect(smtp.data(message.raw), 250, what="a message with 1000-octet lines")
+    stored = stored_copy(mailstore, message, observe)
+    if stored is not None:
+        prepended_fields(stored, message.raw)
+
+
+@pytest.mark.requirement(rfc=5321, section="3.3", level="MUST NOT", ids=("RFC5321-3.3-10",))
+def test_data_is_not_invited_after_a_refused_mail(smtp: SmtpDriver) -> None:
+    """RFC 5321 §3.3: "message data MUST NOT be sent unless a 354 reply is received": the
+    server's side is never to answer 354 to DATA when MAIL was refused (here: a MAIL with
+    a syntax error, 501), so no data can follow."""
+    ehlo(smtp)
+    expect(smtp.command("MAIL FROM:conformance"), 501, 553, what="MAIL without <>")
+    reply = smtp.command("DATA")
+    if reply.code == 354:
+        smtp.send(b".\r\n")
+        smtp.read_reply()
+    expect(reply, 503, 554, what="DATA after a refused MAIL")
+    in_step(smtp, "after DATA with no transaction")

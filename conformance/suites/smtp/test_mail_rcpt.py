@@ -1,0 +1,232 @@
+"""RFC 5321 MAIL and RCPT: the null reverse-path (§4.5.5, §6.1), parameters (§4.1.1.11,
+§4.1.1), postmaster (§2.3.5, §4.5.1), source routes (§3.3, §4.1.2, Appendix F.2), path
+sizes (§4.5.3.1), 100 recipients (§4.5.3.1.8), relaying (§3.6.2, §7.9)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from conformance.drivers.smtp import SmtpDriver
+from conformance.suites.smtp.support import (
+    FOREIGN_RECIPIENT,
+    SENDER,
+    ehlo,
+    enhanced_code,
+    expect,
+    in_step,
+)
+
+pytestmark = pytest.mark.protocol("smtp")
+
+
+@pytest.mark.requirement(rfc=5321, section="6.1", level="MUST", ids=("RFC5321-6.1-3",))
+@pytest.mark.requirement(rfc=5321, section="3.6.3", level="MUST", ids=("RFC5321-3.6.3-4",))
+@pytest.mark.requirement(rfc=5321, section="4.5.5", level="MUST")
+def test_null_reverse_path_is_accepted(smtp: SmtpDriver, recipient: str) -> None:
+    """RFC 5321 §4.1.1.2: 'Reverse-path = Path / "<>"'; non-delivery notifications "MUST
+    be sent using a null ("<>") reverse-path in the envelope" (§6.1, §3.6.3), so a
+    receiver that refused MAIL FROM:<> could not be told about its own mail (§4.5.5)."""
+    ehlo(smtp)
+    expect(smtp.command("MAIL FROM:<>"), 250, what="MAIL FROM:<>")
+    expect(smtp.rcpt_to(recipient), 250, 251, what="RCPT after MAIL FROM:<>")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.1.1.11", level="MUST")
+@pytest.mark.requirement(rfc=5321, section="4.1.4", level="MUST", ids=("RFC5321-4.1.4-13",))
+def test_unknown_mail_parameter_gets_555(smtp: SmtpDriver) -> None:
+    """RFC 5321 §4.1.1.11: "If the server SMTP does not recognize or cannot implement one
+    or more of the parameters associated with a particular MAIL FROM or RCPT TO command,
+    it will return code 555"; the state is kept (§4.1.4): MAIL without it is accepted."""
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER, "XCONFORMANCE-UNKNOWN=1"), 555,
+           what="MAIL with an unknown parameter")
+    expect(smtp.mail_from(SENDER), 250, what="MAIL after the refused one")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.1.1.11", level="MUST")
+def test_unknown_rcpt_parameter_gets_555(smtp: SmtpDriver, recipient: str) -> None:
+    """RFC 5321 §4.1.1.11: an unrecognized RCPT TO parameter gets 555; the transaction
+    stays open (the RCPT without it is accepted)."""
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    expect(smtp.rcpt_to(recipient, "XCONFORMANCE-UNKNOWN=1"), 555,
+           what="RCPT with an unknown parameter")
+    expect(smtp.rcpt_to(recipient), 250, 251, what="RCPT after the refused one")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.1.1", level="SHOULD", ids=("RFC5321-4.1.1-3",))
+def test_extension_parameters_are_refused_after_helo(smtp: SmtpDriver) -> None:
+    """RFC 5321 §4.1.1: "In the absence of specific extensions offered by the server and
+    accepted by the client, clients MUST NOT send such parameters and servers SHOULD
+    reject commands containing them as having invalid syntax." After HELO no extension
+    is in effect (§3.2): MAIL with SIZE= is refused (555, §4.1.1.11, or 501)."""
+    expect(smtp.helo(), 250, what="HELO")
+    expect(smtp.mail_from(SENDER, "SIZE=1000"), 555, 501, what="MAIL with SIZE= after HELO")
+    in_step(smtp, "after MAIL with a parameter after HELO")
+
+
+@pytest.mark.requirement(rfc=5321, section="2.3.5", level="MUST", ids=("RFC5321-2.3.5-4",))
+@pytest.mark.requirement(rfc=5321, section="4.5.1", level="MUST",
+                         ids=("RFC5321-4.5.1-3", "RFC5321-4.5.1-4"))
+def test_postmaster_without_a_domain_is_accepted_in_any_case(smtp: SmtpDriver) -> None:
+    """RFC 5321 §4.5.1: "the special case of "RCPT TO:<Postmaster>" (with no domain
+    specification), MUST be supported", "postmaster" being "a case-insensitive local
+    name"; §2.3.5: it "MUST be accepted if so used"."""
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    for name in ("Postmaster", "postmaster", "POSTMASTER"):
+        expect(smtp.rcpt_to(name), 250, 251, what=f"RCPT TO:<{name}>")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.5.1", level="MUST",
+                         ids=("RFC5321-4.5.1-3", "RFC5321-4.5.1-4"))
+def test_postmaster_at_the_local_domain_is_accepted_in_any_case(smtp: SmtpDriver,
+                                                                domain: str) -> None:
+    """RFC 5321 §4.5.1: "RCPT commands that specify a mailbox for postmaster at any of
+    the domains for which the SMTP server provides mail service ... MUST be supported",
+    case-insensitively."""
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    for name in ("postmaster", "PostMaster"):
+        expect(smtp.rcpt_to(f"{name}@{domain}"), 250, 251, what=f"RCPT TO:<{name}@{domain}>")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.1.2", level="MUST", ids=("RFC5321-4.1.2-1",))
+@pytest.mark.requirement(rfc=5321, section="3.3", level="MUST", ids=("RFC5321-3.3-5",))
+@pytest.mark.requirement(rfc=5321, section="F.2", level="MUST", ids=("RFC5321-F.2-1",))
+@pytest.mark.requirement(rfc=5321, section="4.1.1.3", level="MUST", ids=("RFC5321-4.1.1.3-2",))
+def test_source_routes_are_not_a_syntax_error(smtp: SmtpDriver, recipient: str) -> None:
+    """RFC 5321 §4.1.2: 'A-d-l = At-domain *( "," At-domain )': "this form, the so-called
+    "source route", MUST BE accepted"; §3.3: "Servers MUST be prepared to encounter a list
+    of source routes in the forward-path, but they SHOULD ignore the routes or MAY decline
+    to support the relaying they imply": the reply may be a refusal, not a syntax error."""
+    ehlo(smtp)
+    reply = smtp.mail_from(f"@relay.conformance.test:{SENDER}")
+    assert reply.code not in (500, 501, 555), f"MAIL with a source route: {reply}"
+    if reply.code != 250:
+        expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    reply = smtp.rcpt_to(f"@one.conformance.test,@two.conformance.test:{recipient}")
+    assert reply.code not in (500, 501, 555), f"RCPT with a source route: {reply}"
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.1.1.3", level="SHOULD", ids=("RFC5321-4.1.1.3-2",))
+@pytest.mark.requirement(rfc=5321, section="3.6.1", level="SHOULD", ids=("RFC5321-3.6.1-3",))
+def test_a_source_route_to_a_local_mailbox_is_ignored(smtp: SmtpDriver, recipient: str) -> None:
+    """RFC 5321 §4.1.1.3: receivers "SHOULD strip off the source route specification and
+    utilize the domain name associated with the mailbox as if the source route had not
+    been provided": a route ending in a local mailbox is accepted like the mailbox."""
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    expect(smtp.rcpt_to(f"@one.conformance.test,@two.conformance.test:{recipient}"), 250, 251,
+           what="RCPT with a source route to a local mailbox")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.5.3.1", level="MUST", ids=("RFC5321-4.5.3.1-1",))
+@pytest.mark.requirement(rfc=5321, section="4.5.3.1.1", level="MUST")
+def test_a_local_part_of_64_octets_is_received(smtp: SmtpDriver, domain: str) -> None:
+    """RFC 5321 §4.5.3.1.1: "The maximum total length of a user name or other local-part
+    is 64 octets"; §4.5.3.1: "Every implementation MUST be able to receive objects of at
+    least these sizes." A 64-octet local part may be unknown (550), not a syntax error."""
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    local = ("conformance-" + uuid.uuid4().hex + "x" * 64)[:64]
+    reply = smtp.rcpt_to(f"{local}@{domain}")
+    assert reply.code not in (500, 501), f"RCPT with a 64-octet local part: {reply}"
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.5.3.1", level="MUST", ids=("RFC5321-4.5.3.1-1",))
+@pytest.mark.requirement(rfc=5321, section="4.5.3.1.3", level="MUST")
+def test_a_reverse_path_of_256_octets_is_received(smtp: SmtpDriver) -> None:
+    """RFC 5321 §4.5.3.1.3: "The maximum total length of a reverse-path or forward-path is
+    256 octets (including the punctuation and element separators)"; §4.5.3.1: receivers
+    MUST be able to take one. A 64-octet local part at a 189-octet domain in <>."""
+    ehlo(smtp)
+    domain = ".".join(["a" * 63, "b" * 63, "c" * 53, "example"])   # 189 octets
+    path = "s" * 64 + "@" + domain
+    assert len(path) + 2 == 256
+    reply = smtp.mail_from(path)
+    assert reply.code not in (500, 501), f"MAIL with a 256-octet reverse-path: {reply}"
+    in_step(smtp, "after MAIL with a 256-octet path")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.5.3.1.8", level="MUST", ids=("RFC5321-4.5.3.1.8-1",))
+def test_100_recipients_are_accepted(smtp: SmtpDriver, recipient: str) -> None:
+    """RFC 5321 §4.5.3.1.8: "The minimum total number of recipients that MUST be buffered
+    is 100 recipients." One hundred RCPTs (the local recipient, again and again) are each
+    accepted."""
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    for number in range(1, 101):
+        expect(smtp.rcpt_to(recipient), 250, 251, what=f"RCPT number {number}")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.5.3.1.10", level="MUST",
+                         ids=("RFC5321-4.5.3.1.10-2",))
+@pytest.mark.informational
+def test_recipient_limit(smtp: SmtpDriver, recipient: str,
+                         observe: Callable[[str, object], None]) -> None:
+    """RFC 5321 §4.5.3.1.10: a server whose RCPT limit "is exhausted ... MUST use a
+    response code of 452" (or, for a site policy, "MAY instead use a 5yz"): how many of
+    1000 RCPTs are taken, and what the first refusal is, recorded."""
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    accepted = 0
+    for _ in range(1000):
+        reply = smtp.rcpt_to(recipient)
+        if reply.code not in (250, 251):
+            observe("first refusal", str(reply))
+            break
+        accepted += 1
+    observe("recipients accepted", accepted)
+    smtp.command("RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="3.6.2", level="SHOULD", ids=("RFC5321-3.6.2-1",))
+@pytest.mark.requirement(rfc=5321, section="3.3", level="MAY", ids=("RFC5321-3.3-6",))
+@pytest.mark.informational
+def test_relaying_for_an_unauthenticated_client(smtp: SmtpDriver,
+                                                observe: Callable[[str, object], None]) -> None:
+    """RFC 5321 §3.3: servers "MAY decline to accept mail that is destined for other hosts
+    or systems"; §3.6.2: "The relay server may accept or reject the task of relaying the
+    mail in the same way it accepts or rejects mail for a local user"; §7.9 asks only
+    that implementations "SHOULD provide the capability" to limit relaying. An open relay
+    breaks no requirement of RFC 5321 (it is a site's policy, often a bad one): what a
+    RCPT to a foreign domain gets without authentication is recorded, and nothing is
+    sent (the transaction is reset)."""
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    reply = smtp.rcpt_to(FOREIGN_RECIPIENT)
+    observe("RCPT to a foreign domain", str(reply))
+    observe("open relay", reply.code in (250, 251))
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="3.6.2", level="SHOULD", ids=("RFC5321-3.6.2-1",))
+@pytest.mark.requirement(rfc=5321, section="7.9", level="SHOULD", ids=("RFC5321-7.9-2",))
+def test_relay_refusal_is_550(smtp: SmtpDriver) -> None:
+    """RFC 5321 §3.6.2: "If it declines to relay mail to a particular address for policy
+    reasons, a 550 response SHOULD be returned"; §7.9: "a 550 code SHOULD be used in
+    response to ... RCPT". With ENHANCEDSTATUSCODES, RFC 3463 §3.8 X.7.1 "Delivery not
+    authorized, message refused" is the code for it."""
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    reply = smtp.rcpt_to(FOREIGN_RECIPIENT)
+    expect(smtp.command("RSET"), 250, what="RSET")
+    if reply.code in (250, 251):
+        pytest.skip(f"UNSUPPORTED: the target relays for this client ({reply})")
+    expect(reply, 550, what=f"RCPT TO:<{FOREIGN_RECIPIENT}> (relaying)")
+    if "ENHANCEDSTATUSCODES" in smtp.extensions:
+        assert enhanced_code(reply.lines[0]) == "5.7.1", (
+            f"relaying refused with {reply}: RFC 3463 §3.8 X.7.1 expected")
