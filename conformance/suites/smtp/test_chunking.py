@@ -1,0 +1,141 @@
+"""RFC 3030 CHUNKING: BDAT chunks and their 250 replies, chunk data taken as is (no dot
+transparency), BDAT and DATA in one transaction (503), chunk data of a refused BDAT
+consumed, not read as commands (§2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from conformance.drivers.smtp import SmtpDriver
+from conformance.suites.smtp.support import (
+    Mailstore,
+    ehlo,
+    expect,
+    in_step,
+    known_message,
+    open_transaction,
+    prepended_fields,
+)
+
+pytestmark = [pytest.mark.protocol("smtp"), pytest.mark.needs("CHUNKING")]
+
+
+def bdat(smtp: SmtpDriver, chunk: bytes, *, last: bool = False) -> None:
+    """RFC 3030 §2: 'bdat-cmd ::= "BDAT" SP chunk-size [ SP end-marker ] CRLF', then
+    exactly chunk-size octets."""
+    smtp.send(b"BDAT %d%s\r\n" % (len(chunk), b" LAST" if last else b"") + chunk)
+
+
+@pytest.mark.requirement(rfc=3030, section="2", level="MUST", ids=("RFC3030-2-5",))
+@pytest.mark.requirement(rfc=3030, section="2", level="MAY", ids=("RFC3030-2-2",))
+def test_each_chunk_gets_250_and_the_message_is_stored_as_sent(
+        smtp: SmtpDriver, recipient: str, mailstore: Mailstore,
+        observe: Callable[[str, object], None]) -> None:
+    """RFC 3030 §2: "A 250 response MUST be sent to each successful BDAT data block within
+    a mail transaction"; the last BDAT "MAY have a byte-count of zero"; chunks carry the
+    message as it is: lines that begin with a period are not stuffed and come back as
+    sent."""
+    body = b".\r\n..two periods\r\n. space\r\nplain\r\n"
+    message = known_message(recipient, subject="chunks", body=body)
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    half = len(message.raw) // 2
+    bdat(smtp, message.raw[:half])
+    expect(smtp.read_reply(), 250, what="the first BDAT chunk")
+    bdat(smtp, message.raw[half:])
+    expect(smtp.read_reply(), 250, what="the second BDAT chunk")
+    bdat(smtp, b"", last=True)
+    expect(smtp.read_reply(), 250, what="BDAT 0 LAST")
+    if not mailstore.available:
+        observe("stored copy", "not checked: the target offers no IMAP to read it back")
+        return
+    stored = mailstore.fetch(message)
+    assert stored is not None, f"the message {message.message_id} is not in the INBOX"
+    prepended_fields(stored, message.raw)
+
+
+@pytest.mark.requirement(rfc=3030, section="2", level="MUST", ids=("RFC3030-2-3", "RFC3030-2-6"))
+def test_bdat_after_the_last_chunk_gets_503_and_its_data_is_consumed(
+        smtp: SmtpDriver, recipient: str, mailstore: Mailstore) -> None:
+    """RFC 3030 §2: "Any BDAT command sent after the BDAT LAST is illegal and MUST be
+    replied to with a 503 "Bad sequence of commands" reply code"; "If a failure occurs
+    after a BDAT command is received, the receiver-SMTP MUST accept and discard the
+    associated message data before sending the appropriate 5XX or 4XX code": the chunk
+    "QUIT" CRLF is data, never a command."""
+    message = known_message(recipient, subject="bdat after last")
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    bdat(smtp, message.raw, last=True)
+    expect(smtp.read_reply(), 250, what="BDAT LAST")
+    bdat(smtp, b"QUIT\r\n")
+    expect(smtp.read_reply(), 503, what="BDAT after BDAT LAST")
+    expect(smtp.command("NOOP"), 250,
+           what="NOOP after the refused chunk (its data QUIT CRLF must have been discarded)")
+    in_step(smtp, "after a refused BDAT chunk")
+
+
+@pytest.mark.requirement(rfc=3030, section="2", level="MUST", ids=("RFC3030-2-6",))
+@pytest.mark.requirement(rfc=5321, section="3.3", level="MUST", ids=("RFC5321-3.3-8",))
+def test_bdat_without_a_transaction_consumes_its_chunk(smtp: SmtpDriver) -> None:
+    """RFC 3030 §2: the data of a BDAT that fails is accepted and discarded before the
+    error reply (a BDAT without MAIL is out of sequence: 503); the chunk's octets, here
+    "RSET" CRLF "NOOP" CRLF, are not commands."""
+    ehlo(smtp)
+    bdat(smtp, b"RSET\r\nNOOP\r\n", last=True)
+    reply = smtp.read_reply()
+    assert 500 <= reply.code < 600, f"BDAT without MAIL answered {reply}"
+    in_step(smtp, "after BDAT without a transaction")
+
+
+@pytest.mark.requirement(rfc=3030, section="2", level="MUST", ids=("RFC3030-2-10",))
+def test_data_after_bdat_gets_503(smtp: SmtpDriver, recipient: str) -> None:
+    """RFC 3030 §2: "If a DATA statement is issued after a BDAT for the current
+    transaction, a 503 "Bad sequence of commands" MUST be issued." """
+    open_transaction(smtp, recipient)
+    bdat(smtp, b"Subject: x\r\n")
+    expect(smtp.read_reply(), 250, what="the first BDAT chunk")
+    reply = smtp.command("DATA")
+    if reply.code == 354:
+        smtp.send(b".\r\n")
+        smtp.read_reply()
+    expect(reply, 503, what="DATA after BDAT")
+    expect(smtp.command("RSET"), 250, what="RSET")
+    in_step(smtp, "after DATA in a BDAT transaction")
+
+
+@pytest.mark.requirement(rfc=3030, section="2", level="MUST", ids=("RFC3030-2-1",))
+def test_data_is_still_supported(smtp: SmtpDriver, recipient: str,
+                                 mailstore: Mailstore) -> None:
+    """RFC 3030 §2: "Servers that offer the BDAT extension MUST continue to support the
+    regular SMTP DATA command." """
+    message = known_message(recipient, subject="data with chunking")
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    expect(smtp.data(message.raw), 250, what="DATA")
+
+
+@pytest.mark.requirement(rfc=3030, section="2", level="MUST", ids=("RFC3030-2-8", "RFC3030-2-6"))
+@pytest.mark.needs("PIPELINING")
+def test_pipelined_chunks_after_a_failed_bdat_are_discarded(smtp: SmtpDriver,
+                                                            domain: str) -> None:
+    """RFC 3030 §2: "If the receiver-SMTP has declared support for command pipelining
+    [PIPE], the receiver SMTP MUST be prepared to accept and discard additional BDAT
+    chunks already in the pipeline after the failed BDAT." The only RCPT is refused, so
+    the first BDAT fails; two chunks follow in the same write, the second holding "QUIT"
+    CRLF: three replies, and the server is still in step."""
+    ehlo(smtp)
+    expect(smtp.command("MAIL FROM:<>"), 250, what="MAIL")
+    smtp.send(f"RCPT TO:<conformance-no-such-user@{domain}>\r\n".encode()
+              + b"BDAT 6\r\nabcdef" + b"BDAT 6 LAST\r\nQUIT\r\n")
+    rcpt = smtp.read_reply()
+    first = smtp.read_reply()
+    second = smtp.read_reply()
+    if rcpt.code in (250, 251):
+        # the unknown recipient was taken: the chunks were a transaction after all
+        smtp.command("RSET")
+        pytest.skip("UNSUPPORTED: the target accepts unknown recipients, so no BDAT failed")
+    assert first.code >= 400 and second.code >= 400, (
+        f"BDATs after a refused RCPT answered {first} and {second}")
+    in_step(smtp, "after pipelined BDAT chunks of a failed transaction")

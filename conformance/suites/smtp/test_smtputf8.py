@@ -1,0 +1,134 @@
+"""RFC 6531 SMTPUTF8: the keyword (§3.1), UTF-8 mailboxes (§3.2), the MAIL parameter
+(§3.4), refusals of non-ASCII addresses without it (§3.5), ASCII replies (§3.7.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from conformance.drivers.smtp import Reply, SmtpDriver
+from conformance.suites.smtp.support import (
+    Mailstore,
+    ehlo,
+    enhanced_code,
+    expect,
+    known_message,
+    prepended_fields,
+)
+
+pytestmark = [pytest.mark.protocol("smtp"), pytest.mark.needs("SMTPUTF8")]
+
+UTF8_SENDER = "jürgen.grüßer@例え.example"
+
+
+def ascii_only(reply: Reply, what: str) -> None:
+    """RFC 6531 §3.7.4.2: "SMTPUTF8-aware SMTP servers MUST NOT include non-ASCII
+    characters in replies except in the limited cases specifically permitted in this
+    section" (251/551 addresses after MAIL with SMTPUTF8; VRFY/EXPN with SMTPUTF8)."""
+    assert reply.raw.isascii(), f"{what}: the reply holds non-ASCII octets: {reply.raw!r}"
+
+
+@pytest.mark.requirement(rfc=6531, section="3.1", level="MUST NOT", ids=("RFC6531-3.1-1",))
+@pytest.mark.requirement(rfc=6531, section="3.1", level="MUST", ids=("RFC6531-3.1-6",))
+def test_smtputf8_has_no_parameter_and_comes_with_8bitmime(smtp: SmtpDriver) -> None:
+    """RFC 6531 §3.1: "the EHLO response MUST NOT contain any parameters for this
+    keyword"; "Servers offering this extension MUST provide support for, and announce,
+    the 8BITMIME extension"."""
+    ehlo(smtp)
+    assert smtp.extensions["SMTPUTF8"] == "", (
+        f"SMTPUTF8 is announced with parameters {smtp.extensions['SMTPUTF8']!r}")
+    assert "8BITMIME" in smtp.extensions, "SMTPUTF8 is announced without 8BITMIME"
+
+
+@pytest.mark.requirement(rfc=6531, section="3.2", level="MUST", ids=("RFC6531-3.2-1",))
+def test_a_utf8_reverse_path_is_accepted_with_smtputf8(smtp: SmtpDriver,
+                                                       recipient: str) -> None:
+    """RFC 6531 §3.2: "An SMTP server that announces the SMTPUTF8 extension MUST be
+    prepared to accept a UTF-8 string [RFC3629] in any position in which RFC 5321
+    specifies that a <mailbox> can appear." """
+    ehlo(smtp)
+    expect(smtp.mail_from(UTF8_SENDER, "SMTPUTF8"), 250,
+           what=f"MAIL FROM:<{UTF8_SENDER}> SMTPUTF8")
+    expect(smtp.rcpt_to(recipient), 250, 251, what="RCPT")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=6531, section="3.7.4.2", level="MUST NOT", ids=("RFC6531-3.7.4.2-7",))
+def test_replies_about_utf8_mailboxes_are_ascii(smtp: SmtpDriver, domain: str) -> None:
+    """RFC 6531 §3.7.4.2: "SMTPUTF8-aware SMTP servers MUST NOT include non-ASCII
+    characters in replies except in the limited cases specifically permitted in this
+    section"; §3.7.4.1 permits them only "in the email address associated with 251 and
+    551 reply-codes". The replies to MAIL and RCPT with UTF-8 mailboxes (250, 550...)
+    echo no UTF-8."""
+    ehlo(smtp)
+    reply = smtp.mail_from(UTF8_SENDER, "SMTPUTF8")
+    ascii_only(reply, f"MAIL FROM:<{UTF8_SENDER}> SMTPUTF8")
+    expect(reply, 250, what=f"MAIL FROM:<{UTF8_SENDER}> SMTPUTF8")
+    reply = smtp.rcpt_to(f"ñó-such-üser@{domain}")
+    if reply.code not in (251, 551):
+        ascii_only(reply, "RCPT to an unknown UTF-8 mailbox")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=6531, section="3.4", level="MUST", ids=("RFC6531-3.4-2",))
+def test_the_smtputf8_parameter_takes_no_value(smtp: SmtpDriver) -> None:
+    """RFC 6531 §3.4: the SMTPUTF8 parameter of MAIL: "If this parameter is provided, it
+    MUST not accept a value." MAIL with SMTPUTF8=yes is refused (501, or 555: RFC 5321
+    §4.1.1.11), and the state kept."""
+    ehlo(smtp)
+    expect(smtp.command("MAIL FROM:<> SMTPUTF8=yes"), 501, 555, what="MAIL with SMTPUTF8=yes")
+    expect(smtp.command("MAIL FROM:<> SMTPUTF8"), 250, what="MAIL with SMTPUTF8")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=6531, section="3.5", level="MUST")
+def test_a_utf8_recipient_without_smtputf8_gets_553(smtp: SmtpDriver, domain: str) -> None:
+    """RFC 6531 §3.5: "When messages are rejected because the RCPT command requires an
+    ASCII address, the reply-code 553 is returned with the meaning "mailbox name not
+    allowed"" and, with enhanced status codes, "X.6.7" (here 5.6.7)."""
+    ehlo(smtp)
+    expect(smtp.command("MAIL FROM:<>"), 250, what="MAIL without SMTPUTF8")
+    reply = smtp.rcpt_to(f"jürgen@{domain}")
+    expect(reply, 553, what="RCPT with a UTF-8 local part after MAIL without SMTPUTF8")
+    if "ENHANCEDSTATUSCODES" in smtp.extensions:
+        assert enhanced_code(reply.lines[0]) == "5.6.7", f"{reply}: RFC 6531 §3.5 X.6.7"
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=6531, section="3.5", level="MUST")
+def test_a_utf8_sender_without_smtputf8_gets_550(smtp: SmtpDriver) -> None:
+    """RFC 6531 §3.5: "When messages are rejected because the MAIL command requires an
+    ASCII address, the reply-code 550 is returned with the meaning "mailbox
+    unavailable"" ("X.6.7" with enhanced status codes)."""
+    ehlo(smtp)
+    reply = smtp.mail_from(UTF8_SENDER)
+    expect(reply, 550, what=f"MAIL FROM:<{UTF8_SENDER}> without SMTPUTF8")
+    if "ENHANCEDSTATUSCODES" in smtp.extensions:
+        assert enhanced_code(reply.lines[0]) == "5.6.7", f"{reply}: RFC 6531 §3.5 X.6.7"
+
+
+@pytest.mark.requirement(rfc=6531, section="3.2", level="MUST", ids=("RFC6531-3.2-1",))
+def test_an_internationalized_message_is_delivered(smtp: SmtpDriver, recipient: str,
+                                                   mailstore: Mailstore,
+                                                   observe: Callable[[str, object], None]
+                                                   ) -> None:
+    """RFC 6531 §3.2 and RFC 6532: with SMTPUTF8 the envelope and the header fields may
+    hold UTF-8; the message is accepted and stored with every octet (RFC 6152 §3)."""
+    message = known_message(
+        recipient, subject="Grüße aus 東京", body="Hallo, 世界.\r\n".encode(),
+        headers=["Reply-To: Jürgen <jürgen@例え.example>".encode(), b"MIME-Version: 1.0",
+                 b"Content-Type: text/plain; charset=utf-8",
+                 b"Content-Transfer-Encoding: 8bit"])
+    mailstore.expect(message)
+    ehlo(smtp)
+    expect(smtp.mail_from(UTF8_SENDER, "SMTPUTF8 BODY=8BITMIME"), 250,
+           what="MAIL with SMTPUTF8 BODY=8BITMIME")
+    expect(smtp.rcpt_to(recipient), 250, 251, what="RCPT")
+    expect(smtp.data(message.raw), 250, what="an internationalized message")
+    if not mailstore.available:
+        observe("stored copy", "not checked: the target offers no IMAP to read it back")
+        return
+    stored = mailstore.fetch(message)
+    assert stored is not None, f"the message {message.message_id} is not in the INBOX"
+    prepended_fields(stored, message.raw)
