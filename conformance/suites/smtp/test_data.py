@@ -169,12 +169,12 @@ def test_trace_fields_are_prepended(smtp: SmtpDriver, recipient: str, mailstore:
 def test_received_for_clause_names_one_path(smtp: SmtpDriver, recipient: str,
                                             mailstore: Mailstore, observe: Observe) -> None:
     """RFC 5321 §4.4: "If the FOR clause appears, it MUST contain exactly one <path>
-    entry, even when multiple RCPT commands have been given." Two RCPTs, one message."""
+    entry, even when multiple RCPT commands have been given." Two RCPTs (the same
+    mailbox twice), one message."""
     message = known_message(recipient, subject="for clause")
     mailstore.expect(message)
     open_transaction(smtp, recipient)
-    expect(smtp.command(f"RCPT TO:<postmaster@{recipient.rpartition('@')[2]}>"), 250, 251,
-           what="a second RCPT (postmaster)")
+    expect(smtp.rcpt_to(recipient), 250, 251, what="a second RCPT")
     expect(smtp.data(message.raw), 250, what="the end of the mail data")
     stored = stored_copy(mailstore, message, observe)
     if stored is None:
@@ -227,9 +227,12 @@ def test_text_lines_of_1000_octets_are_accepted(smtp: SmtpDriver, recipient: str
 def test_data_is_not_invited_after_a_refused_mail(smtp: SmtpDriver) -> None:
     """RFC 5321 §3.3: "message data MUST NOT be sent unless a 354 reply is received": the
     server's side is never to answer 354 to DATA when MAIL was refused (here: a MAIL with
-    a syntax error, 501), so no data can follow."""
+    an unknown parameter, 555 by §4.1.1.11), so no data can follow."""
     ehlo(smtp)
-    expect(smtp.command("MAIL FROM:conformance"), 501, 553, what="MAIL without <>")
+    refused = smtp.mail_from(SENDER, "XCONFORMANCE-UNKNOWN=1")
+    if refused.code < 400:
+        smtp.command("RSET")
+        pytest.skip(f"not observed: MAIL with an unknown parameter was accepted ({refused})")
     reply = smtp.command("DATA")
     if reply.code == 354:
         smtp.send(b".\r\n")

@@ -83,28 +83,37 @@ def test_the_smtputf8_parameter_takes_no_value(smtp: SmtpDriver) -> None:
 
 
 @pytest.mark.requirement(rfc=6531, section="3.5", level="MUST")
-def test_a_utf8_recipient_without_smtputf8_gets_553(smtp: SmtpDriver, domain: str) -> None:
+@pytest.mark.requirement(rfc=5321, section="4.1.2", level="MUST", ids=("RFC5321-4.1.2-9",))
+def test_a_utf8_recipient_without_smtputf8_is_refused_as_such(smtp: SmtpDriver,
+                                                              domain: str) -> None:
     """RFC 6531 §3.5: "When messages are rejected because the RCPT command requires an
     ASCII address, the reply-code 553 is returned with the meaning "mailbox name not
-    allowed"" and, with enhanced status codes, "X.6.7" (here 5.6.7)."""
+    allowed"" and, with enhanced status codes, "X.6.7" (here 5.6.7). Without SMTPUTF8 on
+    MAIL the base rule may be read to apply instead: RFC 5321 §4.1.2 "invalid character
+    codes" get 501. A refusal for another reason (the mailbox does not exist: §3.5 "the
+    server follows the model of the base email specification") shows neither."""
     ehlo(smtp)
     expect(smtp.command("MAIL FROM:<>"), 250, what="MAIL without SMTPUTF8")
     reply = smtp.rcpt_to(f"jürgen@{domain}")
-    expect(reply, 553, what="RCPT with a UTF-8 local part after MAIL without SMTPUTF8")
-    if "ENHANCEDSTATUSCODES" in smtp.extensions:
-        assert enhanced_code(reply.lines[0]) == "5.6.7", f"{reply}: RFC 6531 §3.5 X.6.7"
     expect(smtp.command("RSET"), 250, what="RSET")
+    if reply.code == 550 and (enhanced_code(reply.lines[0]) or "").startswith("5.1."):
+        pytest.skip(f"not observed: the UTF-8 recipient was refused as unknown ({reply})")
+    expect(reply, 553, 501, what="RCPT with a UTF-8 local part after MAIL without SMTPUTF8")
+    if reply.code == 553 and "ENHANCEDSTATUSCODES" in smtp.extensions:
+        assert enhanced_code(reply.lines[0]) == "5.6.7", f"{reply}: RFC 6531 §3.5 X.6.7"
 
 
 @pytest.mark.requirement(rfc=6531, section="3.5", level="MUST")
-def test_a_utf8_sender_without_smtputf8_gets_550(smtp: SmtpDriver) -> None:
+@pytest.mark.requirement(rfc=5321, section="4.1.2", level="MUST", ids=("RFC5321-4.1.2-9",))
+def test_a_utf8_sender_without_smtputf8_is_refused_as_such(smtp: SmtpDriver) -> None:
     """RFC 6531 §3.5: "When messages are rejected because the MAIL command requires an
     ASCII address, the reply-code 550 is returned with the meaning "mailbox
-    unavailable"" ("X.6.7" with enhanced status codes)."""
+    unavailable"" ("X.6.7" with enhanced status codes); read as the base rule for a MAIL
+    without SMTPUTF8, RFC 5321 §4.1.2's 501 for "invalid character codes" also fits."""
     ehlo(smtp)
     reply = smtp.mail_from(UTF8_SENDER)
-    expect(reply, 550, what=f"MAIL FROM:<{UTF8_SENDER}> without SMTPUTF8")
-    if "ENHANCEDSTATUSCODES" in smtp.extensions:
+    expect(reply, 550, 501, what=f"MAIL FROM:<{UTF8_SENDER}> without SMTPUTF8")
+    if reply.code == 550 and "ENHANCEDSTATUSCODES" in smtp.extensions:
         assert enhanced_code(reply.lines[0]) == "5.6.7", f"{reply}: RFC 6531 §3.5 X.6.7"
 
 
