@@ -251,3 +251,18 @@ def test_plaintext_password_mechanisms_without_tls(smtp: SmtpDriver,
     observe("plaintext password mechanisms without TLS",
             [m for m in offered if m in ("PLAIN", "LOGIN")])
 
+
+
+@pytest.mark.requirement(rfc=4954, section="4", level="MUST", ids=("RFC4954-4-10",))
+def test_an_initial_response_to_a_server_first_mechanism_gets_501(smtp: SmtpDriver) -> None:
+    """RFC 4954 §4: "If the client uses an initial-response argument to the AUTH command
+    with a SASL mechanism in which the client does not begin the authentication exchange,
+    the server MUST reject the AUTH command with a 501 reply." CRAM-MD5 (RFC 2195) and
+    DIGEST-MD5 (RFC 2831) begin with the server's challenge."""
+    ehlo(smtp)
+    offered = [m for m in ("CRAM-MD5", "DIGEST-MD5") if m in mechanisms(smtp)]
+    if not offered:
+        unsupported("no server-first mechanism (CRAM-MD5, DIGEST-MD5) is offered")
+    expect(smtp.command(f"AUTH {offered[0]} Y29uZm9ybWFuY2U="), 501,
+           what=f"AUTH {offered[0]} with an initial response")
+    in_step(smtp, "after a refused initial response")

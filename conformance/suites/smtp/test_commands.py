@@ -79,11 +79,16 @@ def test_noop_ignores_its_parameter(smtp: SmtpDriver) -> None:
 @pytest.mark.requirement(rfc=5321, section="4.5.1", level="MUST", ids=("RFC5321-4.5.1-2",))
 @pytest.mark.requirement(rfc=5321, section="7.3", level="MUST", ids=("RFC5321-7.3-2",))
 @pytest.mark.requirement(rfc=5321, section="3.5.2", level="MUST", ids=("RFC5321-3.5.2-1",))
+@pytest.mark.requirement(rfc=5321, section="3.5.2", level="MUST NOT", ids=("RFC5321-3.5.2-6",))
+@pytest.mark.requirement(rfc=5321, section="3.5.1", level="MUST",
+                         ids=("RFC5321-3.5.1-2", "RFC5321-3.5.1-3"))
 def test_vrfy_is_supported(smtp: SmtpDriver, recipient: str) -> None:
     """RFC 5321 §4.5.1: VRFY is among the commands that "MUST be supported"; §7.3: a site
     that disables it "MUST return a 252 response, rather than a code that could be
-    confused with successful or unsuccessful verification" (not 500/502); §3.5.2: a 250
-    or 251 "MUST include the <Mailbox> name using a "<local-part@domain>" construction"."""
+    confused with successful or unsuccessful verification" (not 500/502); §3.5.1 and
+    §3.5.2: a 250 or 251 "MUST include the <Mailbox> name using a "<local-part@domain>"
+    construction" ("User Name <local-part@domain>" or "local-part@domain"), and "Paths
+    (explicit source routes) MUST NOT be returned by VRFY or EXPN"."""
     ehlo(smtp)
     reply = smtp.command(f"VRFY {recipient}")
     # RFC 5321 §4.3.2: VRFY  S: 250, 251, 252  E: 550, 551, 553, 502, 504
@@ -91,6 +96,8 @@ def test_vrfy_is_supported(smtp: SmtpDriver, recipient: str) -> None:
     if reply.code in (250, 251):
         assert _MAILBOX_IN_REPLY.search(reply.text), (
             f"VRFY answered {reply.code} without a local-part@domain mailbox: {reply}")
+        assert not re.search(r"<@[^>]*:", reply.text), (
+            f"VRFY answered with a source route: {reply}")
 
 
 @pytest.mark.requirement(rfc=5321, section="3.5.3", level="MUST NOT",

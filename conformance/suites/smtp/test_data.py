@@ -58,6 +58,8 @@ def unfolded(field: bytes) -> bytes:
 @pytest.mark.requirement(rfc=5321, section="4.1.1.4", level="MUST",
                          ids=("RFC5321-4.1.1.4-6",))
 @pytest.mark.requirement(rfc=5321, section="4.4", level="MUST", ids=("RFC5321-4.4-7",))
+@pytest.mark.requirement(rfc=5321, section="2.1", level="MUST", ids=("RFC5321-2.1-2",))
+@pytest.mark.requirement(rfc=5321, section="6.1", level="MUST NOT", ids=("RFC5321-6.1-1",))
 def test_message_is_stored_exactly_as_sent(smtp: SmtpDriver, recipient: str,
                                            mailstore: Mailstore, observe: Observe) -> None:
     """RFC 5321 §4.5.2: the receiver removes the period the sender added to lines that
@@ -239,3 +241,54 @@ def test_data_is_not_invited_after_a_refused_mail(smtp: SmtpDriver) -> None:
         smtp.read_reply()
     expect(reply, 503, 554, what="DATA after a refused MAIL")
     in_step(smtp, "after DATA with no transaction")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.4", level="MUST NOT", ids=("RFC5321-4.4-6",))
+@pytest.mark.requirement(rfc=5321, section="4.4", level="MUST", ids=("RFC5321-4.4-7",))
+@pytest.mark.requirement(rfc=5321, section="3.7.2", level="MUST NOT", ids=("RFC5321-3.7.2-2",))
+def test_trace_fields_already_in_the_message_are_kept(smtp: SmtpDriver, recipient: str,
+                                                      mailstore: Mailstore,
+                                                      observe: Observe) -> None:
+    """RFC 5321 §4.4: "An Internet mail program MUST NOT change or delete a Received: line
+    that was previously added to the message header section"; "they MUST NOT change the
+    order of existing lines or insert Received lines in any other location"; §3.7.2:
+    "receiving systems MUST NOT reject mail based on the format of a trace header field".
+    Two Received fields arrive, one of them malformed; both are stored as they came."""
+    received = [b"Received: from relay.conformance.test (relay.conformance.test [192.0.2.1])"
+                b"\r\n\tby mx.conformance.test with ESMTP id 1;\r\n\t"
+                b"Mon, 02 Mar 2026 09:59:00 +0000",
+                b"Received: this one is not a Stamp at all"]
+    base = known_message(recipient, subject="earlier trace fields")
+    message = KnownMessage(base.token, b"\r\n".join(received) + b"\r\n" + base.raw)
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    expect(smtp.data(message.raw), 250,
+           what="a message with earlier (and malformed) Received fields")
+    stored = stored_copy(mailstore, message, observe)
+    if stored is not None:
+        prepended_fields(stored, message.raw)
+
+
+@pytest.mark.requirement(rfc=5321, section="4.1.1.10", level="MUST", ids=("RFC5321-4.1.1.10-4",))
+def test_a_transaction_cut_off_by_a_closed_connection_is_not_delivered(
+        smtp: SmtpDriver, recipient: str, mailstore: Mailstore) -> None:
+    """RFC 5321 §4.1.1.10: "If the connection is closed prematurely ... the server MUST
+    cancel any pending transaction, but not undo any previously completed transaction".
+    One message is completed (250), a second is cut off in its data by closing the
+    connection: the first is delivered, the second never shows up (waited for 3 s)."""
+    if not mailstore.available:
+        pytest.skip("UNSUPPORTED: the target offers no IMAP to see what was delivered")
+    done = known_message(recipient, subject="completed before the close")
+    cut = known_message(recipient, subject="cut off by the close")
+    mailstore.expect(cut)
+    open_transaction(smtp, recipient)
+    expect(smtp.data(done.raw), 250, what="the first message")
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    expect(smtp.rcpt_to(recipient), 250, 251, what="RCPT")
+    expect(smtp.command("DATA"), 354, what="DATA")
+    smtp.send(cut.raw)                       # no CRLF.CRLF
+    smtp.close()
+    assert mailstore.fetch(done) is not None, (
+        "the message completed with 250 before the connection closed is not in the INBOX")
+    stored = mailstore.fetch(cut, wait=3.0)
+    assert stored is None, "a message whose data never ended was delivered"

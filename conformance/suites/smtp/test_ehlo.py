@@ -148,3 +148,34 @@ def test_ehlo_verb_may_be_in_any_case(smtp: SmtpDriver) -> None:
     for verb in ("ehlo", "EhLo"):
         reply = smtp.command(f"{verb} conformance.test")
         expect(reply, 250, what=f"{verb} conformance.test")
+
+
+# EHLO keywords that name commands (RFC 5321 §4.1.1.1: "The EHLO response MUST contain
+# keywords ... for all commands not listed as "required" in Section 4.5.1"), and a
+# harmless way to try each; STARTTLS is tried last (a 220 ends the plaintext session).
+COMMAND_KEYWORDS = (("EXPN", "EXPN postmaster"), ("HELP", "HELP"),
+                    ("CHUNKING", "BDAT 0 LAST"), ("AUTH", "AUTH PLAIN"),
+                    ("STARTTLS", "STARTTLS"))
+
+
+@pytest.mark.requirement(rfc=5321, section="4.2.4", level="MUST NOT", ids=("RFC5321-4.2.4-4",))
+@pytest.mark.requirement(rfc=5321, section="4.1.1.1", level="MUST", ids=("RFC5321-4.1.1.1-7",))
+def test_ehlo_keywords_match_the_commands_answered(smtp: SmtpDriver) -> None:
+    """RFC 5321 §4.2.4: "Extended SMTP systems MUST NOT list capabilities in response to
+    EHLO for which they will return 502 (or 500) replies"; §4.1.1.1: "The EHLO response
+    MUST contain keywords ... for all commands not listed as "required" in Section
+    4.5.1". EXPN, HELP, BDAT, AUTH and STARTTLS: a listed one is not answered 500 or
+    502; one that is not listed is not carried out (no 2yz or 3yz reply)."""
+    ehlo(smtp)
+    for keyword, command in COMMAND_KEYWORDS:
+        reply = smtp.command(command)
+        if keyword in smtp.extensions:
+            assert reply.code not in (500, 502), (
+                f"EHLO lists {keyword}, and {command!r} is answered {reply}")
+        else:
+            assert reply.code >= 400, (
+                f"EHLO does not list {keyword}, and {command!r} is answered {reply}")
+        if reply.code == 334:
+            expect(smtp.command("*"), 501, what='"*" to end the AUTH exchange')
+        if reply.code == 220:
+            return                        # STARTTLS accepted: nothing more in plaintext

@@ -230,3 +230,35 @@ def test_relay_refusal_is_550(smtp: SmtpDriver) -> None:
     if "ENHANCEDSTATUSCODES" in smtp.extensions:
         assert enhanced_code(reply.lines[0]) == "5.7.1", (
             f"relaying refused with {reply}: RFC 3463 §3.8 X.7.1 expected")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.1.2", level="MUST", ids=("RFC5321-4.1.2-5",))
+def test_a_quoted_local_part_is_the_same_mailbox(smtp: SmtpDriver, recipient: str) -> None:
+    """RFC 5321 §4.1.2: "For any purposes that require generating or comparing Local-parts
+    (e.g., to specific mailbox names), all quoted forms MUST be treated as equivalent":
+    '"alice"@domain' and '"\\a\\l\\i\\c\\e"@domain' (quoted-pairSMTP) reach the mailbox
+    'alice@domain' reaches."""
+    local, _, domain = recipient.rpartition("@")
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    expect(smtp.rcpt_to(recipient), 250, 251, what=f"RCPT TO:<{recipient}>")
+    quoted = f'"{local}"@{domain}'
+    expect(smtp.rcpt_to(quoted), 250, 251, what=f"RCPT TO:<{quoted}>")
+    escaped = '"' + "".join("\\" + c for c in local) + f'"@{domain}'
+    expect(smtp.rcpt_to(escaped), 250, 251, what=f"RCPT TO:<{escaped}>")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="3.3", level="MUST", ids=("RFC5321-3.3-1",))
+def test_an_unknown_local_recipient_gets_a_permanent_or_temporary_failure(
+        smtp: SmtpDriver, domain: str) -> None:
+    """RFC 5321 §3.3: "If the mailbox specification is not acceptable for some reason,
+    the server MUST return a reply indicating whether the failure is permanent ... or
+    temporary": a RCPT reply of §4.3.2's list (RCPT  S: 250, 251  E: 550, 551, 552, 553,
+    450, 451, 452, 503, 455, 555; a server may also accept and bounce later, §3.3)."""
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    unknown = f"conformance-no-such-user-{uuid.uuid4().hex[:12]}@{domain}"
+    expect(smtp.rcpt_to(unknown), 250, 251, 550, 551, 552, 553, 450, 451, 452, 455,
+           what=f"RCPT TO:<{unknown}>")
+    expect(smtp.command("RSET"), 250, what="RSET")

@@ -85,10 +85,14 @@ def test_errors_do_not_close_the_connection(smtp: SmtpDriver, recipient: str) ->
 
 
 @pytest.mark.requirement(rfc=5321, section="4.2", level="MUST", ids=("RFC5321-4.2-1",))
+@pytest.mark.requirement(rfc=5321, section="4.3.2", level="MUST NOT", ids=("RFC5321-4.3.2-2",))
 def test_every_command_gets_exactly_one_reply(smtp: SmtpDriver, recipient: str) -> None:
     """RFC 5321 §4.2: "Every command MUST generate exactly one reply." Each command of a
     whole session, accepted or refused, waited for one at a time; QUIT's 221 must then be
-    the very next reply (a server that sent two replies to one command is out of step)."""
+    the very next reply (a server that sent two replies to one command is out of step).
+    Every reply is parsed by the driver: §4.3.2 "SMTP servers MUST NOT transmit reply
+    codes to an SMTP client that are other than three digits or that do not start in a
+    digit between 2 and 5 inclusive"."""
     for line in ("EHLO conformance.test", "NOOP", "HELO conformance.test",
                  "EHLO conformance.test", f"MAIL FROM:<{SENDER}>", f"RCPT TO:<{recipient}>",
                  "RSET", "XCONFORMANCE-UNKNOWN", f"RCPT TO:<{recipient}>", "HELP",

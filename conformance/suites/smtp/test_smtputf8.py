@@ -141,3 +141,31 @@ def test_an_internationalized_message_is_delivered(smtp: SmtpDriver, recipient: 
     stored = mailstore.fetch(message)
     assert stored is not None, f"the message {message.message_id} is not in the INBOX"
     prepended_fields(stored, message.raw)
+
+
+@pytest.mark.requirement(rfc=6531, section="3.7.1", level="MUST", ids=("RFC6531-3.7.1-2",))
+def test_the_ehlo_reply_names_the_server_in_ascii(smtp: SmtpDriver) -> None:
+    """RFC 6531 §3.7.1: "If the SMTPUTF8-aware SMTP server provides domain names in the
+    EHLO response, they MUST be in the form of LDH labels or A-labels." """
+    reply = ehlo(smtp)
+    name = reply.lines[0].split(" ", 1)[0]
+    assert name.isascii(), f"the EHLO reply names the server {name!r}, not in LDH/A-labels"
+
+
+@pytest.mark.requirement(rfc=6531, section="3.7.4.2", level="MUST NOT", ids=("RFC6531-3.7.4.2-3",))
+@pytest.mark.requirement(rfc=6531, section="3.7.4.2", level="MUST", ids=("RFC6531-3.7.4.2-4",))
+def test_vrfy_of_a_utf8_mailbox_without_the_parameter_answers_in_ascii(
+        smtp: SmtpDriver, domain: str) -> None:
+    """RFC 6531 §3.7.4.2: "an SMTPUTF8-aware SMTP server MUST NOT use UTF-8 strings in
+    replies if the SMTP client does not specifically allow such replies by transmitting
+    this parameter with the VRFY and EXPN commands"; "If the reply to a VRFY or EXPN
+    command requires a UTF-8 string, but the SMTP client did not use the SMTPUTF8
+    parameter, then the SMTPUTF8-aware SMTP server MUST use either the reply-code 252 or
+    550." VRFY of a UTF-8 mailbox without SMTPUTF8: an ASCII reply, and no 250/251."""
+    ehlo(smtp)
+    mailbox = f"jürgen@{domain}"
+    reply = smtp.command(f"VRFY {mailbox}")
+    ascii_only(reply, f"VRFY {mailbox} (without SMTPUTF8)")
+    assert reply.code not in (250, 251), (
+        f"VRFY {mailbox} without SMTPUTF8 answered {reply}: a mailbox in UTF-8 cannot be "
+        "shown, so 252 or 550")
