@@ -14,6 +14,7 @@ names in the terminal summary.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
@@ -24,7 +25,7 @@ from typing import Any
 import pytest
 
 from conformance import verdicts
-from conformance.drivers import _wire
+from conformance.drivers import DriverError, GrammarViolation, _wire
 from conformance.drivers.imap import ImapDriver
 from conformance.drivers.smtp import SmtpDriver
 from conformance.targets import (
@@ -187,7 +188,8 @@ def _probe(spec: TargetSpec, timeout: float) -> frozenset[str]:
             if spec.accounts and imap.login(spec.accounts[0].user,
                                             spec.accounts[0].password).ok:
                 found |= imap.capabilities
-            imap.logout()
+            with contextlib.suppress(DriverError, GrammarViolation):
+                imap.logout()
         finally:
             imap.close()
         return frozenset(found)
@@ -203,7 +205,8 @@ def _probe(spec: TargetSpec, timeout: float) -> frozenset[str]:
                 break
             if smtp.starttls().code != 220:
                 break
-        smtp.quit()
+        with contextlib.suppress(DriverError, GrammarViolation):
+            smtp.quit()
     finally:
         smtp.close()
     return frozenset(found)

@@ -101,7 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_pytest(target: str, options: argparse.Namespace, extra: list[str]) -> int:
-    args = [sys.executable, "-m", "pytest", *(options.suite or [str(SUITES)]),
+    suites = [str(Path(path).resolve()) for path in options.suite] or [str(SUITES)]
+    args = [sys.executable, "-m", "pytest", *suites,
             "-p", "conformance.plugin", "-p", "no:cacheprovider",
             "--target", target, "--run-id", options.run_id,
             "--report-dir", str(Path(options.report_dir).resolve()),
