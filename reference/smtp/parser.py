@@ -236,12 +236,14 @@ def _mail_from(path: Mailbox | None, params: dict[str, str | None],
                 raise _error(552, Status.MESSAGE_TOO_BIG,
                              "Message size exceeds fixed maximum message size")
         elif keyword == "BODY":
-            # RFC 6152 §2: body-value ::= "7BIT" / "8BITMIME"
+            # RFC 6152 §2: body-value ::= "7BIT" / "8BITMIME". Another value is a bad
+            # argument: RFC 5321 §4.1.4 "If the transaction beginning command argument
+            # is not acceptable, a 501 failure reply MUST be returned" (§4.3.2 lists no
+            # 504 for MAIL).
             try:
                 body = BodyType((value or "").upper())
             except ValueError as exc:
-                raise _error(504, Status.INVALID_ARGUMENTS,
-                             "BODY must be 7BIT or 8BITMIME") from exc
+                raise argument_error("BODY must be 7BIT or 8BITMIME (RFC 6152)") from exc
         elif keyword == "SMTPUTF8":
             # RFC 6531 §3.4: "If this parameter is provided, it MUST not accept a value."
             if value is not None:

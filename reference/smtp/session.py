@@ -266,10 +266,10 @@ class SmtpSession:
         if (submission and sender is not None and self.account is not None
                 and not await self.delivery.may_send_as(self.account, _address(sender))):
             return reply(550, Status.DELIVERY_NOT_AUTHORIZED,
-                             f"Sender {write_path(sender)} is not an address of "
+                             f"Sender {_in_reply(sender)} is not an address of "
                              f"{self.account.address}")
         self.transaction = Transaction(command)
-        return reply(250, Status.UNDEFINED, f"Sender {write_path(sender)} OK")
+        return reply(250, Status.UNDEFINED, f"Sender {_in_reply(sender)} OK")
 
     async def _rcpt(self, command: RcptTo) -> Reply:
         transaction = self.transaction
@@ -288,16 +288,16 @@ class SmtpSession:
         if not await self.delivery.is_local_domain(domain):
             if self.account is None:
                 return reply(550, Status.DELIVERY_NOT_AUTHORIZED,
-                             f"Relaying denied for {write_path(path)}")
+                             f"Relaying denied for {_in_reply(path)}")
             return reply(550, Status.DELIVERY_NOT_AUTHORIZED,
-                         f"No outbound route for {write_path(path)}: this server delivers "
+                         f"No outbound route for {_in_reply(path)}: this server delivers "
                          "to local domains only")
         recipients = await self.delivery.resolve(path.local_part, domain)
         if not recipients:
             return reply(550, Status.BAD_DESTINATION_MAILBOX,
-                         f"No such user here: {write_path(path)}")
+                         f"No such user here: {_in_reply(path)}")
         transaction.recipients.append((command, recipients))
-        return reply(250, Status.DESTINATION_VALID, f"Recipient {write_path(path)} OK")
+        return reply(250, Status.DESTINATION_VALID, f"Recipient {_in_reply(path)} OK")
 
     # --- the message -------------------------------------------------------------------
 
@@ -451,6 +451,14 @@ def _queue_id_generator() -> Iterator[str]:
 
 
 _queue_ids = _queue_id_generator()
+
+
+def _in_reply(path: Mailbox | None) -> str:
+    """A path as a reply text names it. RFC 6531 §3.7.4.2: servers "MUST NOT include
+    non-ASCII characters in replies except in the limited cases specifically permitted"
+    (an address with 251 or 551), so a UTF-8 mailbox is not echoed."""
+    text = write_path(path)
+    return text if text.isascii() else "(a UTF-8 mailbox)"
 
 
 def _address(mailbox: Mailbox) -> str:

@@ -157,8 +157,9 @@ def test_body_takes_7bit_or_8bitmime(param: str, body: BodyType) -> None:
 
 @pytest.mark.parametrize("param", ["BODY=BINARYMIME", "BODY=8BIT", "BODY"])
 def test_an_unknown_body_value_is_refused(param: str) -> None:
-    """RFC 6152 §2 body-value; RFC 5321 §4.2.3 "504 Command parameter not implemented"."""
-    assert refusal(f"MAIL FROM:<a@example.com> {param}")[:1] == "5"
+    """RFC 6152 §2 body-value; RFC 5321 §4.1.4 MUST: "If the transaction beginning
+    command argument is not acceptable, a 501 failure reply MUST be returned"."""
+    assert refusal(f"MAIL FROM:<a@example.com> {param}")[:3] == "501"
 
 
 def test_smtputf8_takes_no_value() -> None:
