@@ -5,6 +5,7 @@ mechanism needs TLS (§6)."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 
@@ -100,7 +101,8 @@ def test_auth_in_a_mail_transaction_gets_503(smtp_factory: Callable[..., SmtpDri
     expect(smtp.command("RSET"), 250, what="RSET")
 
 
-@pytest.mark.requirement(rfc=4954, section="4", level="MUST", ids=("RFC4954-4-6",))
+@pytest.mark.requirement(rfc=4954, section="4", level="MUST",
+                         ids=("RFC4954-4-6", "RFC4954-4-7"))
 @pytest.mark.requirement(rfc=4954, section="4", level="MUST NOT", ids=("RFC4954-4-5",))
 def test_a_cancelled_exchange_gets_501(smtp: SmtpDriver) -> None:
     """RFC 4954 §4: "A server challenge is sent as a 334 reply with the text part
@@ -108,7 +110,8 @@ def test_a_cancelled_exchange_gets_501(smtp: SmtpDriver) -> None:
     MUST NOT contain any text other than the BASE64 encoded challenge."; "If the client
     wishes to cancel the authentication exchange, it issues a line with a single "*". If
     the server receives such a response, it MUST reject the AUTH command by sending a 501
-    reply." (PLAIN without an initial response: an empty challenge.)"""
+    reply." PLAIN without an initial response: "the server MUST proceed as defined in
+    Section 5.1 of [SASL]" (an empty challenge)."""
     ready_for_plain(smtp)
     challenge = expect(smtp.command("AUTH PLAIN"), 334, what="AUTH PLAIN without a response")
     text = challenge.raw[4:].rstrip(b"\r\n").decode("ascii", "replace")
@@ -266,3 +269,15 @@ def test_an_initial_response_to_a_server_first_mechanism_gets_501(smtp: SmtpDriv
     expect(smtp.command(f"AUTH {offered[0]} Y29uZm9ybWFuY2U="), 501,
            what=f"AUTH {offered[0]} with an initial response")
     in_step(smtp, "after a refused initial response")
+
+
+@pytest.mark.requirement(rfc=4954, section="8", level="MUST", ids=("RFC4954-8-1",))
+def test_mechanism_names_are_case_insensitive(smtp: SmtpDriver,
+                                              accounts: list[Account]) -> None:
+    """RFC 4954 §8: 'auth-command = "AUTH" SP sasl-mech [SP initial-response]' with the
+    mechanism names of RFC 4422; "Implementations MUST accept these strings in a
+    case-insensitive fashion." 'AUTH plain' authenticates like 'AUTH PLAIN'."""
+    ready_for_plain(smtp)
+    account = accounts[0]
+    token = base64.b64encode(f"\0{account.user}\0{account.password}".encode()).decode()
+    expect(smtp.command(f"AUTH plain {token}"), 235, what="AUTH plain (lower case)")

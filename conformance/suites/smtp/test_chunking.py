@@ -139,3 +139,51 @@ def test_pipelined_chunks_after_a_failed_bdat_are_discarded(smtp: SmtpDriver,
     assert first.code >= 400 and second.code >= 400, (
         f"BDATs after a refused RCPT answered {first} and {second}")
     in_step(smtp, "after pipelined BDAT chunks of a failed transaction")
+
+
+@pytest.mark.requirement(rfc=3030, section="2", level="MUST", ids=("RFC3030-2-13",))
+def test_chunks_of_arbitrary_octets_are_taken_or_refused_in_step(
+        smtp: SmtpDriver, recipient: str, mailstore: Mailstore) -> None:
+    """RFC 3030 §2: "the remainder of the message data may be binary and as such
+    lexicographical parsers MUST be prepared to receive, process, and reject lines of
+    arbitrary octets": a chunk with NUL, bare CR and LF and every other octet value, in a
+    line of 5000 octets, is accepted or refused with one reply, and the session goes on."""
+    message = known_message(recipient, subject="arbitrary octets", body=b"")
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    bdat(smtp, message.raw + bytes(range(256)) * 20 + b"\r\n", last=True)
+    reply = smtp.read_reply()
+    assert reply.code == 250 or reply.code >= 400, f"BDAT LAST answered {reply}"
+    in_step(smtp, "after a chunk of arbitrary octets")
+
+
+@pytest.mark.requirement(rfc=3030, section="3", level="MUST",
+                         ids=("RFC3030-3-2", "RFC3030-3-3"))
+@pytest.mark.needs("BINARYMIME")
+def test_data_after_mail_with_binarymime_gets_503(smtp: SmtpDriver, recipient: str) -> None:
+    """RFC 3030 §3: "If a DATA command is issued after a MAIL command containing the
+    body-value of "BINARYMIME", a 503 "Bad sequence of commands" response MUST be sent."
+    (Then "the transaction MUST be reset with the RSET command".)"""
+    ehlo(smtp)
+    expect(smtp.mail_from("", "BODY=BINARYMIME"), 250, what="MAIL with BODY=BINARYMIME")
+    expect(smtp.rcpt_to(recipient), 250, 251, what="RCPT")
+    reply = smtp.command("DATA")
+    if reply.code == 354:
+        smtp.send(b".\r\n")
+        smtp.read_reply()
+    expect(reply, 503, what="DATA after MAIL with BODY=BINARYMIME")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=3030, section="3", level="MUST", ids=("RFC3030-3-12",))
+@pytest.mark.needs("BINARYMIME")
+def test_a_binary_transfer_encoding_without_binarymime_is_accepted(
+        smtp: SmtpDriver, recipient: str, mailstore: Mailstore) -> None:
+    """RFC 3030 §3: "If the MIME message contains a "Binary" content-transfer-encoding and
+    the BODY parameter does not indicate BINARYMIME, the message MUST be accepted." """
+    message = known_message(recipient, subject="binary label",
+                            headers=[b"MIME-Version: 1.0", b"Content-Type: text/plain",
+                                     b"Content-Transfer-Encoding: binary"])
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    expect(smtp.data(message.raw), 250, what="a message labelled binary, sent with DATA")

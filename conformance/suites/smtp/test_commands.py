@@ -76,7 +76,8 @@ def test_noop_ignores_its_parameter(smtp: SmtpDriver) -> None:
     expect(smtp.command('NOOP "a quoted string"'), 250, what="NOOP with a quoted string")
 
 
-@pytest.mark.requirement(rfc=5321, section="4.5.1", level="MUST", ids=("RFC5321-4.5.1-2",))
+@pytest.mark.requirement(rfc=5321, section="4.5.1", level="MUST",
+                         ids=("RFC5321-4.5.1-1", "RFC5321-4.5.1-2"))
 @pytest.mark.requirement(rfc=5321, section="7.3", level="MUST", ids=("RFC5321-7.3-2",))
 @pytest.mark.requirement(rfc=5321, section="3.5.2", level="MUST", ids=("RFC5321-3.5.2-1",))
 @pytest.mark.requirement(rfc=5321, section="3.5.2", level="MUST NOT", ids=("RFC5321-3.5.2-6",))
@@ -102,6 +103,7 @@ def test_vrfy_is_supported(smtp: SmtpDriver, recipient: str) -> None:
 
 @pytest.mark.requirement(rfc=5321, section="3.5.3", level="MUST NOT",
                          ids=("RFC5321-3.5.3-1", "RFC5321-3.5.3-2"))
+@pytest.mark.requirement(rfc=5321, section="7.3", level="MUST NOT", ids=("RFC5321-7.3-1",))
 def test_vrfy_of_an_unknown_user_is_not_250(smtp: SmtpDriver, domain: str) -> None:
     """RFC 5321 §3.5.3: "A server MUST NOT return a 250 code in response to a VRFY or EXPN
     command unless it has actually verified the address. In particular, a server MUST NOT
@@ -110,6 +112,16 @@ def test_vrfy_of_an_unknown_user_is_not_250(smtp: SmtpDriver, domain: str) -> No
     unknown = f"conformance-no-such-user-{uuid.uuid4().hex[:12]}@{domain}"
     reply = smtp.command(f"VRFY {unknown}")
     assert reply.code != 250, f"VRFY of the made-up address {unknown} answered {reply}"
+
+
+@pytest.mark.requirement(rfc=5321, section="3.5.1", level="MUST", ids=("RFC5321-3.5.1-8",))
+def test_vrfy_recognizes_a_local_user_name(smtp: SmtpDriver, recipient: str) -> None:
+    """RFC 5321 §3.5.1: "An implementation of the VRFY or EXPN commands MUST include at
+    least recognition of local mailboxes as "user names"": VRFY of the local part alone
+    is not refused as unknown or malformed (250, 251, 252, or 553 "User ambiguous")."""
+    ehlo(smtp)
+    user = recipient.rpartition("@")[0]
+    expect(smtp.command(f"VRFY {user}"), 250, 251, 252, 553, what=f"VRFY {user}")
 
 
 @pytest.mark.requirement(rfc=5321, section="3.5.2", level="MUST", ids=("RFC5321-3.5.2-9",))

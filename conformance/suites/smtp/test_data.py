@@ -128,9 +128,12 @@ def test_only_crlf_dot_crlf_ends_the_mail_data(smtp: SmtpDriver, recipient: str,
 
 
 @pytest.mark.requirement(rfc=5321, section="4.4", level="MUST",
-                         ids=("RFC5321-4.4-1", "RFC5321-4.4-3", "RFC5321-4.4-11"))
+                         ids=("RFC5321-4.4-1", "RFC5321-4.4-2", "RFC5321-4.4-3",
+                              "RFC5321-4.4-11"))
 @pytest.mark.requirement(rfc=5321, section="4.4", level="MUST NOT", ids=("RFC5321-4.4-26",))
-@pytest.mark.requirement(rfc=5321, section="2.4", level="MUST", ids=("RFC5321-2.4-3",))
+@pytest.mark.requirement(rfc=5321, section="2.4", level="MUST",
+                         ids=("RFC5321-2.4-2", "RFC5321-2.4-3"))
+@pytest.mark.requirement(rfc=4954, section="7", level="MUST", ids=("RFC4954-7-1",))
 @pytest.mark.requirement(rfc=5321, section="F.5", level="MUST", ids=("RFC5321-F.5-1",))
 def test_trace_fields_are_prepended(smtp: SmtpDriver, recipient: str, mailstore: Mailstore,
                                     observe: Observe) -> None:
@@ -292,3 +295,18 @@ def test_a_transaction_cut_off_by_a_closed_connection_is_not_delivered(
         "the message completed with 250 before the connection closed is not in the INBOX")
     stored = mailstore.fetch(cut, wait=3.0)
     assert stored is None, "a message whose data never ended was delivered"
+
+
+@pytest.mark.requirement(rfc=5321, section="3.3", level="MUST NOT", ids=("RFC5321-3.3-13",))
+def test_unmatched_resent_fields_are_not_a_reason_to_refuse(smtp: SmtpDriver, recipient: str,
+                                                            mailstore: Mailstore) -> None:
+    """RFC 5321 §3.3: "they MUST NOT reject messages in which the numbers of
+    Resent-header fields do not match or Resent-to appears without Resent-from and/or
+    Resent-date." """
+    message = known_message(recipient, subject="resent fields",
+                            headers=[f"Resent-To: <{recipient}>".encode(),
+                                     b"Resent-To: <other@conformance.test>",
+                                     b"Resent-Message-ID: <resent@conformance.test>"])
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    expect(smtp.data(message.raw), 250, what="a message with Resent-To and no Resent-From")

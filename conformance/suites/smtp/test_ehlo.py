@@ -28,7 +28,8 @@ REGISTERED_KEYWORDS = frozenset({
 })
 
 
-@pytest.mark.requirement(rfc=5321, section="2.2.1", level="MUST", ids=("RFC5321-2.2.1-2",))
+@pytest.mark.requirement(rfc=5321, section="2.2.1", level="MUST",
+                         ids=("RFC5321-2.2.1-1", "RFC5321-2.2.1-2"))
 @pytest.mark.requirement(rfc=5321, section="4.1.1.1", level="MUST")
 def test_ehlo_gets_250_naming_the_server(smtp: SmtpDriver) -> None:
     """RFC 5321 §2.2.1: "servers MUST support the EHLO command"; §4.1.1.1: 'ehlo-ok-rsp
@@ -153,18 +154,22 @@ def test_ehlo_verb_may_be_in_any_case(smtp: SmtpDriver) -> None:
 # EHLO keywords that name commands (RFC 5321 §4.1.1.1: "The EHLO response MUST contain
 # keywords ... for all commands not listed as "required" in Section 4.5.1"), and a
 # harmless way to try each; STARTTLS is tried last (a 220 ends the plaintext session).
-COMMAND_KEYWORDS = (("EXPN", "EXPN postmaster"), ("HELP", "HELP"),
+COMMAND_KEYWORDS = (("SEND", "SEND FROM:<>"), ("SOML", "SOML FROM:<>"),
+                    ("SAML", "SAML FROM:<>"), ("EXPN", "EXPN postmaster"), ("HELP", "HELP"),
                     ("CHUNKING", "BDAT 0 LAST"), ("AUTH", "AUTH PLAIN"),
                     ("STARTTLS", "STARTTLS"))
 
 
 @pytest.mark.requirement(rfc=5321, section="4.2.4", level="MUST NOT", ids=("RFC5321-4.2.4-4",))
 @pytest.mark.requirement(rfc=5321, section="4.1.1.1", level="MUST", ids=("RFC5321-4.1.1.1-7",))
+@pytest.mark.requirement(rfc=5321, section="F.6", level="MUST", ids=("RFC5321-F.6-3",))
 def test_ehlo_keywords_match_the_commands_answered(smtp: SmtpDriver) -> None:
     """RFC 5321 §4.2.4: "Extended SMTP systems MUST NOT list capabilities in response to
     EHLO for which they will return 502 (or 500) replies"; §4.1.1.1: "The EHLO response
     MUST contain keywords ... for all commands not listed as "required" in Section
-    4.5.1". EXPN, HELP, BDAT, AUTH and STARTTLS: a listed one is not answered 500 or
+    4.5.1"; Appendix F.6: SEND, SOML and SAML, "If they are implemented by servers, ...
+    the command names MUST be published in the response to the EHLO command". SEND,
+    SOML, SAML, EXPN, HELP, BDAT, AUTH and STARTTLS: a listed one is not answered 500 or
     502; one that is not listed is not carried out (no 2yz or 3yz reply)."""
     ehlo(smtp)
     for keyword, command in COMMAND_KEYWORDS:
@@ -177,5 +182,7 @@ def test_ehlo_keywords_match_the_commands_answered(smtp: SmtpDriver) -> None:
                 f"EHLO does not list {keyword}, and {command!r} is answered {reply}")
         if reply.code == 334:
             expect(smtp.command("*"), 501, what='"*" to end the AUTH exchange')
+        if reply.code == 250 and command.endswith("FROM:<>"):
+            expect(smtp.command("RSET"), 250, what=f"RSET after {command}")
         if reply.code == 220:
             return                        # STARTTLS accepted: nothing more in plaintext

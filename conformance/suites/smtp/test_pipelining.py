@@ -107,3 +107,18 @@ def smtp_stuffed(message: bytes) -> bytes:
     from reference.smtp.connection import ClientConnection
 
     return ClientConnection.send_data(message)
+
+
+@pytest.mark.requirement(rfc=2920, section="3.2", level="MUST NOT",
+                         ids=("RFC2920-3.2-5", "RFC2920-3.2-6"))
+@pytest.mark.parametrize("last", ["NOOP", "XCONFORMANCE-UNKNOWN", "VRFY postmaster"])
+def test_groups_ending_in_unbuffered_commands_are_answered(smtp: SmtpDriver, last: str) -> None:
+    """RFC 2920 §3.2: the server "(5) MUST NOT buffer responses to EHLO, DATA, VRFY, EXPN,
+    TURN, QUIT, and NOOP" and "(6) MUST NOT buffer responses to unrecognized commands": a
+    group RSET, MAIL, then NOOP (or an unknown command, or VRFY) gets all three replies
+    with nothing sent after it."""
+    ehlo(smtp)
+    smtp.send(f"RSET\r\nMAIL FROM:<{SENDER}>\r\n{last}\r\n".encode())
+    replies = read_replies(smtp, 3, f"a group of RSET, MAIL, {last}")
+    assert [r.code for r in replies][:2] == [250, 250], f"replies {[str(r) for r in replies]}"
+    expect(smtp.command("RSET"), 250, what="RSET")
