@@ -56,7 +56,7 @@ def _first_difference(a: bytes, b: bytes) -> int:
 
 
 @pytest.mark.requirement(rfc=9051, section="6.3.12", level="SHOULD", ids=("RFC9051-6.3.12-6",))
-@pytest.mark.requirement(rfc=3501, section="6.3.11", level="SHOULD", ids=("RFC3501-6.3.11-6",))
+@pytest.mark.requirement(rfc=3501, section="6.3.11", level="SHOULD", ids=("RFC3501-6.3.11-7",))
 def test_append_sets_the_flags(session: ImapDriver, scratch: Scratch) -> None:
     """§6.3.12: "If a flag parenthesized list is specified, the flags SHOULD be set in the
     resulting message; otherwise, the flag list of the resulting message is set to
@@ -75,7 +75,7 @@ def test_append_sets_the_flags(session: ImapDriver, scratch: Scratch) -> None:
 
 @pytest.mark.requirement(rfc=9051, section="6.3.12", level="SHOULD", ids=("RFC9051-6.3.12-7",))
 @pytest.mark.requirement(rfc=9051, section="2.3.3", level="SHOULD", ids=("RFC9051-2.3.3-2",))
-@pytest.mark.requirement(rfc=3501, section="6.3.11", level="SHOULD", ids=("RFC3501-6.3.11-7",))
+@pytest.mark.requirement(rfc=3501, section="6.3.11", level="SHOULD", ids=("RFC3501-6.3.11-8",))
 def test_append_sets_the_internal_date(loaded: Loaded) -> None:
     """§6.3.12: "If a date-time is specified, the internal date SHOULD be set in the
     resulting message". The three known messages were APPENDed with their date-times."""
@@ -93,7 +93,7 @@ def test_append_sets_the_internal_date(loaded: Loaded) -> None:
 @pytest.mark.requirement(rfc=9051, section="6.3.12", level="MUST",
                          ids=("RFC9051-6.3.12-9", "RFC9051-6.3.12-10"))
 @pytest.mark.requirement(rfc=3501, section="6.3.11", level="MUST",
-                         ids=("RFC3501-6.3.11-9", "RFC3501-6.3.11-10"))
+                         ids=("RFC3501-6.3.11-10", "RFC3501-6.3.11-11"))
 def test_append_to_missing_mailbox_says_trycreate(session: ImapDriver,
                                                   scratch: Scratch) -> None:
     """§6.3.12: "If the destination mailbox does not exist, a server MUST return an error
@@ -181,7 +181,7 @@ def test_append_to_selected_mailbox_exists_by_next_command(loaded: Loaded) -> No
 
 
 @pytest.mark.requirement(rfc=9051, section="6.3.12", level="MUST", ids=("RFC9051-6.3.12-5",))
-@pytest.mark.requirement(rfc=3501, section="6.3.11", level="MUST", ids=("RFC3501-6.3.11-3",))
+@pytest.mark.requirement(rfc=3501, section="6.3.11", level="MUST", ids=("RFC3501-6.3.11-4",))
 def test_append_8bit_message(session: ImapDriver, scratch: Scratch) -> None:
     """§6.3.12: "8-bit characters are permitted in the message. A server implementation
     that is unable to preserve 8-bit data properly MUST be able to reversibly convert
@@ -224,3 +224,31 @@ def test_refused_append_leaves_mailbox_unchanged(session: ImapDriver,
     assert values["MESSAGES"] == 1, (
         f"after a refused APPEND the mailbox holds {values['MESSAGES']} messages, not 1")
 
+
+
+@pytest.mark.requirement(rfc=9051, section="7.1", level="MUST")
+@pytest.mark.needs("MULTIAPPEND")
+def test_multiappend_appenduid_lists_every_uid(session: ImapDriver, scratch: Scratch) -> None:
+    """§7.1 APPENDUID: "If the server also supports the [MULTIAPPEND] extension, and if
+    multiple messages were appended in the APPEND command, then the second value is a UID
+    set containing the UIDs assigned to the appended messages, in the order they were
+    transmitted in the APPEND command"; RFC 3502: all or nothing, in order."""
+    if not ({"UIDPLUS", "IMAP4REV2"} & session.capabilities):
+        pytest.skip("UNSUPPORTED: neither UIDPLUS nor IMAP4rev2 is advertised")
+    name = scratch.create(session, "multiappend")
+    first, second = messages.plain("multi one"), messages.plain("multi two")
+    done = expect_ok(session.command(f"APPEND {quote(name)} {{}} (\\Seen) {{}}",
+                                     literals=[first, second]), "MULTIAPPEND of two messages")
+    assert code_of(done.tagged) == "APPENDUID", (
+        f"MULTIAPPEND: expected 'OK [APPENDUID uidvalidity uid-set]', got {show(done)!r}")
+    data = done.tagged.code_data
+    assert isinstance(data, AppendUid)
+    uids = list(data.uids.in_order())
+    assert len(uids) == 2, f"APPENDUID of two messages gives the uid-set {data.uids}"
+    load(session, name, [])
+    views = fetched(expect_ok(session.command("FETCH 1:2 (UID BODY.PEEK[] FLAGS)"), "FETCH"))
+    assert [views[1].uid, views[2].uid] == uids, (
+        f"APPENDUID says {data.uids}, FETCH says UIDs {[views[1].uid, views[2].uid]}")
+    assert views[1].section("") == first and views[2].section("") == second, (
+        "MULTIAPPEND stored the messages out of order or altered")
+    assert "\\SEEN" in flag_set(views[2].flags or ()), "the second message lost its \\Seen"

@@ -21,10 +21,14 @@ from conformance.suites.imap.support import (
     fetched,
     flag_set,
     load,
+    read_until,
 )
 from reference.imap.responses import ExpungeData
 
 pytestmark = pytest.mark.protocol("imap")
+
+# How long a session with no command in progress is watched for an EXPUNGE.
+QUIET = 3.0
 
 
 def _other(loaded: Loaded, another: Callable[[], ImapDriver]) -> ImapDriver:
@@ -143,3 +147,22 @@ def test_uids_same_in_both_sessions(loaded: Loaded,
     views = fetched(expect_ok(loaded.driver.command("FETCH 1:3 (UID)"), "FETCH (A)"))
     assert [views[n].uid for n in (1, 2, 3)] == loaded.uids, (
         f"session A now sees UIDs {[views[n].uid for n in (1, 2, 3)]}, before {loaded.uids}")
+
+
+@pytest.mark.requirement(rfc=9051, section="7.5.1", level="MUST NOT", ids=("RFC9051-7.5.1-1",))
+@pytest.mark.requirement(rfc=9051, section="5.3", level="MUST NOT")
+def test_no_expunge_without_a_command(loaded: Loaded,
+                                      another: Callable[[], ImapDriver]) -> None:
+    """§7.5.1: "An EXPUNGE response MUST NOT be sent when no command is in progress" (§5.3:
+    untagged responses are permitted then "except for EXPUNGE"). Session B expunges
+    message 2; session A, with no command in progress, receives no EXPUNGE for
+    ``QUIET`` seconds; its next NOOP does."""
+    other = _other(loaded, another)
+    _expunge_second(other)
+    seen, found = read_until(loaded.driver, lambda r: isinstance(r, ExpungeData),
+                             timeout=QUIET)
+    assert not found, (
+        f"session A received {[r for r in seen if isinstance(r, ExpungeData)]} while no "
+        "command was in progress")
+    done = expect_ok(loaded.driver.command("NOOP"), "NOOP (A)")
+    assert expunged(done) == [2], f"A's NOOP brought EXPUNGE {expunged(done)}, expected [2]"

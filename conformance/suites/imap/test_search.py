@@ -344,3 +344,38 @@ def test_search_bad_key_is_bad(loaded: Loaded) -> None:
     done = loaded.driver.command("SEARCH X-CONFORMANCE-NOT-A-KEY")
     assert done.tagged.condition is Condition.BAD, (
         f"SEARCH with an unknown key: expected BAD, got {show(done)!r}")
+
+
+ENCODED = (b"Date: Sat, 22 Jul 2023 11:00:00 +0000\r\n"
+           b"From: Encoder <encoder@example.org>\r\n"
+           b"Subject: =?UTF-8?B?cGxhdHlwdXM=?= sighting\r\n"
+           b"MIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=\"b64\"\r\n"
+           b"\r\n"
+           b"--b64\r\n"
+           b"Content-Type: text/plain; charset=us-ascii\r\n"
+           b"Content-Transfer-Encoding: base64\r\n"
+           b"\r\n"
+           b"VGhlIGVjaGlkbmEgaGlkZXMgaW4gYSBiYXNlNjQgcGFydC4NCg==\r\n"
+           b"--b64\r\n"
+           b"Content-Type: text/plain; charset=us-ascii\r\n"
+           b"Content-Transfer-Encoding: quoted-printable\r\n"
+           b"\r\n"
+           b"A soft line break splits the word wom=\r\n"
+           b"bat here.\r\n"
+           b"--b64--\r\n")
+
+
+@pytest.mark.requirement(rfc=9051, section="6.4.4", level="MUST", ids=("RFC9051-6.4.4-14",))
+@pytest.mark.requirement(rfc=3501, section="6.4.4", level="MUST", ids=("RFC3501-6.4.4-5",))
+@pytest.mark.parametrize("criteria", ["SUBJECT platypus", "BODY echidna", "TEXT echidna",
+                                      "BODY wombat"])
+def test_search_decodes_before_comparing(session: ImapDriver, scratch: Scratch,
+                                         criteria: str) -> None:
+    """§6.4.4: "[MIME-IMB] content transfer encodings and [MIME-HDRS] strings in
+    [RFC5322]/[MIME-IMB] headers MUST be decoded before comparing text": an RFC 2047
+    encoded word in Subject ("platypus"), a base64 text part ("echidna"), a
+    quoted-printable soft line break inside a word ("wom=" CRLF "bat")."""
+    loaded = load(session, scratch.create(session, "decode"), [(ENCODED, ())])
+    found = _search(loaded, criteria)
+    assert found == {1}, f"SEARCH {criteria} in the encoded message: got {sorted(found)}"

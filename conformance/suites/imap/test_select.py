@@ -144,29 +144,45 @@ def test_select_missing_mailbox_is_no(session: ImapDriver, scratch: Scratch) -> 
     expect_no(session.select(missing), f"SELECT {missing} (no such mailbox)")
 
 
-@pytest.mark.requirement(rfc=9051, section="2.3.1.1", level="MUST",
-                         ids=("RFC9051-2.3.1.1-2", "RFC9051-2.3.1.1-3"))
-@pytest.mark.requirement(rfc=9051, section="2.3.1.1", level="SHOULD",
-                         ids=("RFC9051-2.3.1.1-7",))
-def test_uidvalidity_and_uids_stable_across_sessions(
-        loaded: Loaded, another: Callable[[], ImapDriver]) -> None:
-    """§2.3.1.1: UIDs "SHOULD NOT change between sessions. Any change of unique
-    identifiers between sessions MUST be detectable using the UIDVALIDITY mechanism": in a
-    second session the same UIDVALIDITY must come with the same UIDs."""
+def _second_view(loaded: Loaded, another: Callable[[], ImapDriver]) -> tuple[int, list[int]]:
+    """(UIDVALIDITY, UIDs by sequence number) of ``loaded``'s mailbox in a new session."""
     second = another()
     again = load(second, loaded.name, [])
-    done = expect_ok(second.command("FETCH 1:* (UID)"), "FETCH 1:* (UID) in a second session")
-    views = fetched(done)
-    uids = [views[msn].uid for msn in sorted(views)]
-    if again.uidvalidity == loaded.uidvalidity:
+    views = fetched(expect_ok(second.command("FETCH 1:* (UID)"),
+                              "FETCH 1:* (UID) in a second session"))
+    return again.uidvalidity, [views[msn].uid or 0 for msn in sorted(views)]
+
+
+@pytest.mark.requirement(rfc=9051, section="2.3.1.1", level="MUST",
+                         ids=("RFC9051-2.3.1.1-3",))
+@pytest.mark.requirement(rfc=3501, section="2.3.1.1", level="MUST",
+                         ids=("RFC3501-2.3.1.1-3", "RFC3501-2.3.1.1-6"))
+def test_uid_change_between_sessions_is_detectable(
+        loaded: Loaded, another: Callable[[], ImapDriver]) -> None:
+    """§2.3.1.1: "Any change of unique identifiers between sessions MUST be detectable
+    using the UIDVALIDITY mechanism"; "If unique identifiers from an earlier session fail
+    to persist in this session, the unique identifier validity value MUST be greater than
+    the one used in the earlier session": same UIDVALIDITY, same UIDs; else a greater one."""
+    validity, uids = _second_view(loaded, another)
+    if validity == loaded.uidvalidity:
         assert uids == loaded.uids, (
             f"a second session sees UIDs {uids} for the messages the first saw as "
-            f"{loaded.uids}, under the same UIDVALIDITY {loaded.uidvalidity} (RFC 9051 "
-            "§2.3.1.1: a change MUST be detectable through UIDVALIDITY)")
+            f"{loaded.uids}, under the same UIDVALIDITY {validity}")
     else:
-        assert again.uidvalidity > loaded.uidvalidity, (
-            f"UIDVALIDITY went from {loaded.uidvalidity} to {again.uidvalidity}: it must "
-            "grow when UIDs do not persist (RFC 9051 §2.3.1.1)")
-        raise AssertionError(
-            f"UIDVALIDITY changed between two sessions ({loaded.uidvalidity} -> "
-            f"{again.uidvalidity}) with no change to the mailbox: UIDs SHOULD persist")
+        assert validity > loaded.uidvalidity, (
+            f"UIDVALIDITY went from {loaded.uidvalidity} to {validity}: when UIDs do not "
+            "persist it must grow")
+
+
+@pytest.mark.requirement(rfc=9051, section="2.3.1.1", level="SHOULD",
+                         ids=("RFC9051-2.3.1.1-7",))
+@pytest.mark.requirement(rfc=3501, section="2.3.1.1", level="SHOULD",
+                         ids=("RFC3501-2.3.1.1-7",))
+def test_uids_persist_between_sessions(loaded: Loaded,
+                                       another: Callable[[], ImapDriver]) -> None:
+    """§2.3.1.1: "Ideally, unique identifiers SHOULD persist at all times" (and "SHOULD
+    NOT change between sessions"): a second session sees the same UIDVALIDITY and UIDs."""
+    validity, uids = _second_view(loaded, another)
+    assert (validity, uids) == (loaded.uidvalidity, loaded.uids), (
+        f"a second session sees UIDVALIDITY {validity} and UIDs {uids}; the first saw "
+        f"{loaded.uidvalidity} and {loaded.uids}")

@@ -8,16 +8,25 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.drivers.imap import ImapDriver, quote
+from conformance.drivers.imap import Completion, ImapDriver, quote
 from conformance.suites.imap.support import (
     Loaded,
     Scratch,
     expect_bad,
     expect_ok,
     expect_refused,
+    flag_set,
+    search_result,
     show,
 )
-from reference.imap.responses import Condition, Continuation, FetchData, StatusResponse
+from reference.imap.response_data import FlagsItem
+from reference.imap.responses import (
+    Condition,
+    Continuation,
+    FetchData,
+    Response,
+    StatusResponse,
+)
 
 pytestmark = pytest.mark.protocol("imap")
 
@@ -183,3 +192,52 @@ def test_any_state_commands(request: pytest.FixtureRequest, state: str,
         driver = request.getfixturevalue("imap" if state == "not authenticated"
                                          else "session")
     expect_ok(driver.command(command), f"{command} in the {state} state")
+
+
+@pytest.mark.requirement(rfc=9051, section="2.2.1", level="MUST", ids=("RFC9051-2.2.1-1",))
+def test_tag_reuse_is_accepted(session: ImapDriver) -> None:
+    """§2.2.1: "the client SHOULD generate a unique tag for every command, but a server
+    MUST accept tag reuse" (one after the other)."""
+    for _ in range(3):
+        tag, early = session.start("NOOP", tag="SAME")
+        assert early is None
+        expect_ok(session.finish(tag), "NOOP with the reused tag SAME")
+
+
+@pytest.mark.requirement(rfc=9051, section="5.5", level="MUST", ids=("RFC9051-5.5-4",))
+def test_pipelined_commands_run_in_order(loaded: Loaded) -> None:
+    """§5.5: "If the server detects a possible ambiguity, it MUST execute commands to
+    completion in the order given by the client" ("FETCH + STORE + SEARCH + NOOP" is a
+    valid non-waiting sequence): FETCH FLAGS, STORE +FLAGS (\\Seen), SEARCH SEEN, FETCH
+    FLAGS sent at once; the tagged responses come in order and each sees the state the
+    previous left."""
+    imap = loaded.driver
+    commands = ["FETCH 3 (FLAGS)", "STORE 3 +FLAGS.SILENT (\\Seen)", "SEARCH SEEN",
+                "FETCH 3 (FLAGS)"]
+    tags = []
+    for text in commands:
+        tag, early = imap.start(text)          # sent at once, nobody waits
+        assert early is None
+        tags.append(tag)
+    order: list[str] = []
+    untagged: list[Response] = []
+    while len(order) < len(tags):
+        response = imap.read_response()
+        if isinstance(response, StatusResponse) and response.tag is not None:
+            order.append(response.tag)
+            assert response.condition is Condition.OK, (
+                f"pipelined {commands[tags.index(response.tag)]}: {show(response)!r}")
+        else:
+            untagged.append(response)
+    assert order == tags, f"pipelined commands {tags} completed in the order {order}"
+    # Untagged data may come before earlier commands' tagged responses (§5.5 lets the
+    # server work ahead), so it is judged as one stream, in order.
+    everything = Completion(StatusResponse(Condition.OK, "", "all"), untagged, b"")
+    flags = [flag_set(item.flags) for data in everything.of_type(FetchData) if data.msn == 3
+             for item in data.items if isinstance(item, FlagsItem)]
+    assert len(flags) == 2, f"two FETCH 3 (FLAGS) gave {len(flags)} FLAGS items"
+    assert "\\SEEN" not in flags[0] and "\\SEEN" in flags[1], (
+        f"FETCH, STORE +FLAGS (\\Seen), FETCH pipelined: the FLAGS were {flags} (the STORE "
+        "did not run between the two FETCHes)")
+    assert search_result(everything, "SEARCH SEEN") >= {2, 3}, (
+        "the pipelined SEARCH SEEN did not see the \\Seen the STORE before it set")
