@@ -11,8 +11,9 @@ end with ``NO [EXPUNGEISSUED]`` (RFC 2180 §4.1.2, §4.2.1), the UID forms ignor
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from reference.delivery.indexing import new_message
 from reference.imap.commands import (
@@ -67,6 +68,15 @@ from reference.store.interface import (
 )
 
 _SEEN = frozenset({SEEN})
+class Loaded(NamedTuple):
+    """A message as FETCH or SEARCH reads it (``content_batches``)."""
+
+    entry: MailboxEntry
+    raw: bytes | None
+    parsed: ParsedMessage | None
+    text: SearchText | None
+
+
 # Octets of message content FETCH and SEARCH read from the store at once.
 CONTENT_BATCH = 4 << 20
 # FETCH items the selected view answers by itself, without reading the store.
@@ -157,32 +167,21 @@ class MessageCommands(SessionCore):
             return bad(command.tag, str(error))
         live = [uid for uid in view.uids if not view.is_ghost(uid)]
         substrings = fts_substrings(command.keys)
-        needs_message = search_needs_message(command.keys)
-        needs_text = search_needs_text(command.keys)
-        # BODY/TEXT are decided from the texts stored at delivery where there are any.
-        stored: dict[Uid, SearchText | None] = {}
         if substrings and live:
             # The index narrows; the exact match below decides (§6.4.4 substring rules).
-            candidates: Collection[Uid] | None
-            if needs_text and not needs_message:
-                candidates = await self.store.search_texts(MailboxId(view.mailbox_id),
-                                                           substrings)
-                stored = candidates or {}
-            else:
-                candidates = await self.store.search_candidates(
-                    MailboxId(view.mailbox_id), substrings)
+            candidates = await self.store.search_candidates(MailboxId(view.mailbox_id),
+                                                            substrings)
             if candidates is not None:
                 live = [uid for uid in live if uid in candidates]
         context = SearchContext(view.exists, view.max_uid, Intervals.of(self.saved_result))
         found: list[SearchMatch] = []
         entries = await self.store.mailbox_entries(MailboxId(view.mailbox_id),
                                                    [Uid(uid) for uid in live])
-
-        def needs_content(entry: MailboxEntry) -> bool:
-            return needs_message or (needs_text and stored.get(entry.uid) is None)
-
-        async for batch in self.content_batches(entries, needs_content):
-            for entry, raw, parsed in batch:
+        # BODY/TEXT are decided from the texts stored at delivery, where there are any.
+        async for batch in self.content_batches(
+                entries, contents=search_needs_message(command.keys),
+                texts=search_needs_text(command.keys)):
+            for entry, raw, parsed, text in batch:
                 uid = int(entry.uid)
                 msn = view.msn(uid)
                 if msn is None:
@@ -192,7 +191,7 @@ class MessageCommands(SessionCore):
                     msn=msn, uid=uid, flags=known if known is not None else entry.flags,
                     modseq=int(entry.modseq), size=entry.size,
                     internal_date=entry.internal_date, recent=uid in view.recent,
-                    raw=raw, parsed=parsed, stored_text=stored.get(entry.uid))
+                    raw=raw, parsed=parsed, stored_text=text)
                 if matches(command.keys, subject, context):
                     found.append(SearchMatch(msn, uid, int(entry.modseq)))
             await self.out.drain()
@@ -203,39 +202,41 @@ class MessageCommands(SessionCore):
             self.send(response)
         return ok(command.tag, "SEARCH completed")
 
-    async def content_batches(self, entries: list[MailboxEntry],
-                              needed: Callable[[MailboxEntry], bool]
-                              ) -> AsyncIterator[list[tuple[MailboxEntry, bytes | None,
-                                                            ParsedMessage | None]]]:
-        """The entries in batches, in order, each with its message's bytes and parsed
-        form where ``needed(entry)`` (stored beside the bytes; parsed now for a message
-        stored without it), else None: at most DRAIN_EVERY entries and about
-        CONTENT_BATCH octets of content per batch, read in one store call. A message
-        expunged meanwhile is left out."""
+    async def content_batches(self, entries: list[MailboxEntry], *, contents: bool,
+                              texts: bool = False) -> AsyncIterator[list[Loaded]]:
+        """The entries in batches, in order: at most DRAIN_EVERY entries and about
+        CONTENT_BATCH octets of content each, so memory stays bounded whatever the
+        count. With ``contents`` each gets its message's bytes and parsed form (stored
+        beside the bytes; parsed now for a message stored without it). With ``texts``
+        each gets its stored search texts, and its bytes only when none are stored (they
+        are then made from the message). A message expunged meanwhile is left out."""
         start = 0
         while start < len(entries):
             end, octets = start, 0
             while end < len(entries) and end - start < DRAIN_EVERY and (
-                    end == start or octets < CONTENT_BATCH):
-                if needed(entries[end]):
-                    octets += entries[end].size
+                    end == start or not contents or octets < CONTENT_BATCH):
+                octets += entries[end].size
                 end += 1
             batch = entries[start:end]
             start = end
-            wanted = [entry.message_id for entry in batch if needed(entry)]
-            contents = await self.store.message_contents(wanted) if wanted else {}
-            loaded: list[tuple[MailboxEntry, bytes | None, ParsedMessage | None]] = []
+            stored = await self.store.message_texts(
+                [entry.message_id for entry in batch]) if texts else {}
+            wanted = [entry.message_id for entry in batch
+                      if contents or (texts and entry.message_id not in stored)]
+            read = await self.store.message_contents(wanted) if wanted else {}
+            loaded: list[Loaded] = []
             for entry in batch:
-                if not needed(entry):
-                    loaded.append((entry, None, None))
+                text = stored.get(entry.message_id)
+                if not (contents or (texts and text is None)):
+                    loaded.append(Loaded(entry, None, None, text))
                     continue
-                content = contents.get(entry.message_id)
+                content = read.get(entry.message_id)
                 if content is None:
                     continue
                 raw, structure = content
                 parsed = (ParsedMessage.from_json(structure) if structure is not None
                           else parse_message(raw, self.policy.message_limits))
-                loaded.append((entry, raw, parsed))
+                loaded.append(Loaded(entry, raw, parsed, text))
             yield loaded
 
     # --- FETCH (§6.4.5) ----------------------------------------------------------------
@@ -291,11 +292,11 @@ class MessageCommands(SessionCore):
         # Messages expunged meanwhile are left out (reported later, §7.5.1).
         entries = [entry for entry in entries if view.flags_of(entry.uid) is not None]
         show_recent = not self.rev2
-        with_content = plan.needs_raw or plan.needs_structure
-        async for batch in self.content_batches(entries, lambda _: with_content):
+        async for batch in self.content_batches(
+                entries, contents=plan.needs_raw or plan.needs_structure):
             answers: list[FetchData] = []
             unseen: list[Uid] = []
-            for entry, raw, parsed in batch:
+            for entry, raw, parsed, _ in batch:
                 uid = int(entry.uid)
                 msn, flags = view.msn(uid), view.flags_of(uid)
                 if msn is None or flags is None:

@@ -273,7 +273,7 @@ class NewMessage:
     structure: str | None = None
     # The texts full-text search looks in (SEARCH BODY/TEXT, JMAP filters; made by
     # reference/message/text.index_texts), indexed for search_candidates and kept for
-    # search_texts. None: not indexed, so such a message is always a candidate.
+    # message_texts. None: not indexed, so such a message is always a candidate.
     search_text: SearchText | None = None
 
 
@@ -511,10 +511,10 @@ class MailStore(Protocol):
         messages were indexed. Safe beside a running server."""
         ...
 
-    async def search_texts(self, mailbox_id: MailboxId, substrings: Sequence[str]
-                           ) -> dict[Uid, SearchText | None] | None:
-        """``search_candidates``, each with the search text stored with it (None for a
-        message stored without): what the caller's exact check of BODY/TEXT needs."""
+    async def message_texts(self, message_ids: Iterable[MessageId]
+                            ) -> dict[MessageId, SearchText]:
+        """The search texts stored with those messages (those stored without have none
+        here), in one read: what the exact check of SEARCH BODY/TEXT looks in."""
         ...
 
     # --- change log and notification

@@ -551,13 +551,10 @@ class SqliteStore:
             after = rows[-1][0]
         return indexed
 
-    async def search_texts(self, mailbox_id: MailboxId, substrings: Sequence[str]
-                           ) -> dict[Uid, SearchText | None] | None:
-        query = reads.fts_query(substrings)
-        if query is None:
-            return None
-        return await self._read(lambda connection: reads.search_texts(
-            connection, mailbox_id, query))
+    async def message_texts(self, message_ids: Iterable[MessageId]
+                            ) -> dict[MessageId, SearchText]:
+        wanted = uids_json(message_ids)
+        return await self._read(lambda connection: reads.message_texts(connection, wanted))
 
     # --- change log and notification
 

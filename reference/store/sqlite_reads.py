@@ -23,8 +23,8 @@ contains the strings must be among the candidates, and a few more may be.
   piece. Strings are split at line ends too: a message's texts are three columns
   (header, body, MIME headers) and a phrase matches within one; each line of the whole
   text lies in one column.
-- ``search_texts`` returns the candidates with their stored texts, for the caller's
-  exact check (BODY in the body column, TEXT in all three joined).
+- ``message_texts`` reads the stored texts of given messages, for the caller's exact
+  check (BODY in the body column, TEXT in all three joined), batch by batch.
 - Stored text gets the same treatment (``searchable_text``): the tokenizer stops at a
   NUL, and a surrogate cannot be stored, so each becomes a space. A string piece
   without them matches the text with them replaced wherever it matched before.
@@ -56,6 +56,7 @@ from reference.store.interface import (
     MailboxEntry,
     MailboxId,
     MailboxView,
+    MessageId,
     ModSeq,
     Uid,
 )
@@ -234,24 +235,11 @@ def search_candidates(connection: sqlite3.Connection, mailbox_id: MailboxId,
     return snapshot(connection, read)
 
 
-def search_texts(connection: sqlite3.Connection, mailbox_id: MailboxId,
-                 query: str) -> dict[Uid, SearchText | None]:
-    def read(connection: sqlite3.Connection) -> dict[Uid, SearchText | None]:
-        get_mailbox(connection, mailbox_id)
-        # As search_candidates: one MATCH (MATERIALIZED: a join the planner drove from
-        # the mailbox would run the MATCH once per message), its hits with their texts
-        # looked up in the mailbox.
-        found: dict[Uid, SearchText | None] = {
-            Uid(uid): SearchText(header, body, mime)
-            for uid, header, body, mime in connection.execute(
-                "WITH hits AS MATERIALIZED (SELECT rowid, header, body, mime"
-                " FROM message_text WHERE message_text MATCH ?2)"
-                " SELECT mm.uid, h.header, h.body, h.mime FROM hits h"
-                " JOIN mailbox_messages mm ON mm.message_id = h.rowid"
-                " AND mm.mailbox_id = ?1", (mailbox_id, query))}
-        for (uid,) in connection.execute(
-                "SELECT mm.uid FROM messages_without_text u JOIN mailbox_messages mm"
-                " ON mm.message_id = u.message_id AND mm.mailbox_id = ?", (mailbox_id,)):
-            found[Uid(uid)] = None
-        return found
-    return snapshot(connection, read)
+def message_texts(connection: sqlite3.Connection, ids_json: str
+                  ) -> dict[MessageId, SearchText]:
+    # The index's own copy of its texts (FTS5's content table, rowid = message id): a
+    # lookup by rowid, where a MATCH-less query of the virtual table would scan it.
+    return {MessageId(message_id): SearchText(header, body, mime)
+            for message_id, header, body, mime in connection.execute(
+                "SELECT id, c0, c1, c2 FROM message_text_content"
+                " WHERE id IN (SELECT value FROM json_each(?))", (ids_json,))}

@@ -196,22 +196,25 @@ async def test_search_candidates_follow_the_mailbox(store: MailStore, alice: Acc
     assert await store.search_candidates(archive.id, ["needle two"]) == {1}
 
 
-async def test_search_texts_give_each_candidate_its_stored_texts(store: MailStore,
-                                                                 alice: Account) -> None:
+async def test_message_texts_are_the_texts_stored_at_delivery(store: MailStore,
+                                                               alice: Account) -> None:
     """What the exact check of SEARCH BODY/TEXT (RFC 9051 §6.4.4) reads instead of the
-    message: the candidates with the three texts stored at delivery, exactly as given;
-    None for a message stored without."""
+    message: the three texts stored at delivery, exactly as given; nothing for a
+    message stored without (or one that does not exist). They are indexed too."""
     inbox = await mailbox_named(store, alice.id, "INBOX")
     stored = SearchText("subject: hello", "the body says hello", "filename=a.txt")
     [first] = await store.store_message(NewMessage(
         raw=b"Subject: hello\r\n\r\nthe body says hello\r\n",
         internal_date=datetime(2025, 11, 24, 10, 0, 1, tzinfo=UTC),
         deliveries=[Delivery(alice.id)], search_text=stored))
-    await deliver(store, alice.id, search_text="nothing to see")
-    await deliver(store, alice.id)                               # no search_text
-    assert await store.search_texts(inbox.id, ["hello"]) == {first.uid: stored, 3: None}
-    assert await store.search_texts(inbox.id, ["a.txt"]) == {first.uid: stored, 3: None}
-    assert await store.search_texts(inbox.id, ["ab"]) is None    # too short to narrow
+    second = await deliver(store, alice.id, search_text="nothing to see")
+    third = await deliver(store, alice.id)                       # no search_text
+    assert await store.message_texts([first.message_id, second.message_id,
+                                      third.message_id, MessageId(9999)]) == {
+        first.message_id: stored,
+        second.message_id: SearchText("", "nothing to see", "")}
+    assert await store.search_candidates(inbox.id, ["hello"]) == {first.uid, 3}
+    assert await store.search_candidates(inbox.id, ["a.txt"]) == {first.uid, 3}
 
 
 async def test_a_string_across_two_texts_is_still_a_candidate(store: MailStore,
@@ -220,13 +223,13 @@ async def test_a_string_across_two_texts_is_still_a_candidate(store: MailStore,
     spanning the header's end and the body's start must not be narrowed away."""
     inbox = await mailbox_named(store, alice.id, "INBOX")
     stored = SearchText("subject: last words", "first words of the body", "")
-    await store.store_message(NewMessage(
+    [only] = await store.store_message(NewMessage(
         raw=b"x", internal_date=datetime(2025, 11, 24, 10, 0, 1, tzinfo=UTC),
         deliveries=[Delivery(alice.id)], search_text=stored))
     spanning = "last words\nfirst words"
     assert spanning in stored.whole
     assert await store.search_candidates(inbox.id, [spanning]) == {1}
-    assert await store.search_texts(inbox.id, [spanning]) == {1: stored}
+    assert await store.message_texts([only.message_id]) == {only.message_id: stored}
 
 
 # --- change notification

@@ -15,7 +15,7 @@ import pytest
 from reference.delivery.indexing import index_message
 from reference.message.text import SearchText
 from reference.store import SqliteStore
-from reference.store.interface import AccountId, MailboxId, Uid
+from reference.store.interface import AccountId, MailboxId, MessageId, Uid
 from reference.store.sqlite_schema import SCHEMA_FILE, load_migrations
 
 from .conftest import assert_counters_exact, deliver
@@ -248,7 +248,8 @@ async def test_text_indexed_as_one_column_stays_searchable_after_migration_5(
         assert raw_query(db_path, "SELECT message_id FROM messages_without_text"
                                   " ORDER BY message_id") == [(1,), (2,)]
         assert raw_query(db_path, "SELECT count(*) FROM message_text") == [(0,)]
-        assert await store.search_texts(MailboxId(1), ["old text"]) == {1: None, 2: None}
+        assert await store.search_candidates(MailboxId(1), ["old text"]) == {1, 2}
+        assert await store.message_texts([MessageId(1), MessageId(2)]) == {}
         # `rfcmail message reindex`: parsed again from their bytes ("hello"), indexed.
         assert await store.reindex(index_message) == 2
         assert raw_query(db_path, "SELECT count(*) FROM messages_without_text") == [(0,)]
@@ -256,7 +257,8 @@ async def test_text_indexed_as_one_column_stays_searchable_after_migration_5(
         # give it a charset parameter (RFC 2045 §5.2).
         hello = SearchText("", "", "charset=us-ascii")
         assert index_message(b"hello")[1] == hello
-        assert await store.search_texts(MailboxId(1), ["us-ascii"]) == {1: hello, 2: hello}
+        assert await store.search_candidates(MailboxId(1), ["us-ascii"]) == {1, 2}
+        assert await store.message_texts([MessageId(1), MessageId(2)]) == {1: hello, 2: hello}
         assert await store.reindex(index_message) == 0
         assert await store.reindex(index_message, everything=True) == 2
     finally:

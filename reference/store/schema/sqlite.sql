@@ -249,7 +249,7 @@ INSERT INTO keywords (account_id, folded, spelling)
 -- Full-text search keeps a message's three texts apart (reference/message/text.py
 -- SearchText): the header text, the body text (what SEARCH BODY looks in) and the MIME
 -- header text of the body parts; TEXT looks in all three. SEARCH then decides BODY and
--- TEXT from the texts kept here (the store's search_texts) instead of reading and
+-- TEXT from the texts kept here (the store's message_texts) instead of reading and
 -- parsing each candidate again. A string found across two columns is found in each
 -- of its lines (sqlite_reads.fts_query splits at line ends), so narrowing by the whole
 -- row stays a superset. The texts stored before cannot be split again: those messages
