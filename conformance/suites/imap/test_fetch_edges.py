@@ -152,3 +152,86 @@ def test_invalid_fetch_is_bad(loaded: Loaded, command: str) -> None:
     the client given a BAD server completion response" (seq-number and section-part are
     nz-number; MIME only as the last part specifier)."""
     expect_bad(loaded.driver.command(command), f"{command} (not in the grammar)")
+
+
+EXTENSIONS = (b"Date: Sat, 22 Jul 2023 12:00:00 +0000\r\n"
+              b"From: \"Quote \\\"Q\\\" Back\\\\slash\" <q@example.org>\r\n"
+              b"Subject: extension fields\r\n"
+              b"MIME-Version: 1.0\r\n"
+              b"Content-Type: text/plain; charset=us-ascii\r\n"
+              b"Content-Language: en, de\r\n"
+              b"Content-Location: http://example.org/conformance/x\r\n"
+              b"\r\n"
+              b"Body.\r\n")
+
+
+@pytest.mark.requirement(rfc=9051, section="7.5.2", level="MUST",
+                         ids=("RFC9051-7.5.2-17",))
+def test_single_part_extension_data_in_order(session: ImapDriver, scratch: Scratch) -> None:
+    """§7.5.2: the extension data of a non-multipart part, "if present, MUST be in the
+    defined order": body MD5, body disposition, body language ("A string or parenthesized
+    list giving the body language value"), body location ("A string giving the body
+    content URI")."""
+    _loaded(session, scratch, EXTENSIONS, "extensions")
+    view = one_fetch(expect_ok(session.command("FETCH 1 (BODYSTRUCTURE)"), "FETCH"), 1)
+    body = view.bodystructure
+    assert isinstance(body, tuple) and len(body) >= 8
+    extension = body[8:]               # after type ... size and lines (TEXT)
+    if len(extension) < 3:
+        pytest.skip(f"the target sends no body language ({extension!r}); extension data is "
+                    "optional")
+    md5, disposition, language = extension[:3]
+    assert md5 is None, f"body MD5 (first extension field): expected NIL, got {md5!r}"
+    assert disposition is None, (
+        f"body disposition (second extension field): the part has no Content-Disposition, "
+        f"got {disposition!r}")
+    languages = list(language) if isinstance(language, tuple) else [language]
+    assert [str(v).lower() for v in languages] == ["en", "de"], (
+        f"body language (third extension field): expected (\"en\" \"de\"), got {language!r}")
+    if len(extension) >= 4:
+        assert extension[3] == "http://example.org/conformance/x", (
+            f"body location (fourth extension field): got {extension[3]!r}")
+
+
+@pytest.mark.requirement(rfc=9051, section="7.5.2", level="MUST")
+def test_envelope_display_name_with_quoted_pairs(session: ImapDriver,
+                                                 scratch: Scratch) -> None:
+    """§7.5.2: the address structure's first field is the "display name"; a quoted-string
+    phrase "Quote \\"Q\\" Back\\\\slash" has the display name Quote "Q" Back\\slash (RFC 5322
+    §3.2.4: quoted-pairs stand for the character after the backslash), sent back as an
+    IMAP string the driver checks."""
+    _loaded(session, scratch, EXTENSIONS, "quoted-name")
+    view = one_fetch(expect_ok(session.command("FETCH 1 (ENVELOPE)"), "FETCH ENVELOPE"), 1)
+    envelope = view.envelope
+    assert isinstance(envelope, tuple) and isinstance(envelope[2], tuple)
+    name = envelope[2][0][0]            # type: ignore[index]
+    assert name == 'Quote "Q" Back\\slash', (
+        f"ENVELOPE from display name: expected 'Quote \"Q\" Back\\\\slash', got {name!r}")
+
+
+UTF8_HEADER = ("Date: Sat, 22 Jul 2023 13:00:00 +0000\r\n"
+               "From: Jürgen <juergen@example.org>\r\n"
+               "Subject: Grüße aus Köln\r\n"
+               "MIME-Version: 1.0\r\n"
+               "Content-Type: text/plain; charset=utf-8\r\n"
+               "Content-Transfer-Encoding: 8bit\r\n"
+               "\r\n"
+               "Hallo.\r\n").encode()
+
+
+@pytest.mark.requirement(rfc=9051, section="A", level="MUST NOT", ids=("RFC9051-A-2",))
+@pytest.mark.needs("IMAP4rev1")
+def test_rev1_client_gets_no_utf8_quoted_strings(rev1_session: ImapDriver,
+                                                 scratch: Scratch) -> None:
+    """Appendix A: "Servers advertising both IMAP4rev1 and IMAP4rev2 MUST NOT generate
+    UTF-8-quoted strings unless the client has issued "ENABLE IMAP4rev2"" (RFC 3501 §9:
+    quoted strings are 7-bit). A message with raw UTF-8 in Subject and From, FETCHed
+    ENVELOPE by a rev1 client: 8-bit values must come as literals (the driver's grammar
+    check refuses an 8-bit quoted string from a rev1 session)."""
+    _loaded(rev1_session, scratch, UTF8_HEADER, "utf8-header")
+    view = one_fetch(expect_ok(rev1_session.command("FETCH 1 (ENVELOPE)"), "FETCH"), 1)
+    envelope = view.envelope
+    assert isinstance(envelope, tuple)
+    subject = envelope[1]
+    assert subject in ("Grüße aus Köln", "Grüße aus Köln".encode()), (
+        f"ENVELOPE subject of a raw UTF-8 Subject: got {subject!r}")

@@ -186,3 +186,20 @@ def test_uids_persist_between_sessions(loaded: Loaded,
     assert (validity, uids) == (loaded.uidvalidity, loaded.uids), (
         f"a second session sees UIDVALIDITY {validity} and UIDs {uids}; the first saw "
         f"{loaded.uidvalidity} and {loaded.uids}")
+
+
+@pytest.mark.requirement(rfc=3501, section="6.3.1", level="MUST", ids=("RFC3501-6.3.1-2",))
+def test_rev1_select_sends_unseen(rev1_session: ImapDriver, scratch: Scratch) -> None:
+    """RFC 3501 §6.3.1: "REQUIRED OK untagged responses: UNSEEN, PERMANENTFLAGS, UIDNEXT,
+    UIDVALIDITY"; OK [UNSEEN <n>] is "The message sequence number of the first unseen
+    message in the mailbox" (here message 2: message 1 is \\Seen)."""
+    if "IMAP4REV1" not in rev1_session.capabilities:
+        pytest.skip("the target does not offer IMAP4rev1")
+    loaded = load(rev1_session, scratch.create(rev1_session, "unseen"),
+                  [(KNOWN[1][0], ("\\Seen",)), (KNOWN[0][0], ())])
+    unseen = untagged_codes(loaded.select).get("UNSEEN")
+    assert unseen is not None, (
+        "SELECT by an IMAP4rev1 client of a mailbox with an unseen message: no OK [UNSEEN n]"
+        " (RFC 3501 §6.3.1 REQUIRED)")
+    assert unseen.code_data == 2, (
+        f"OK [UNSEEN {unseen.code_data}]: the first unseen message is 2")
