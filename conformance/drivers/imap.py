@@ -250,7 +250,9 @@ class ImapDriver:
         tag = tag or self.new_tag()
         data = text.encode("utf-8") if isinstance(text, str) else text
         words = data.upper().split(b" ", 2)
-        verb = words[1] if words[0] == b"UID" and len(words) > 1 else words[0]
+        # "UID FETCH" stays apart from "FETCH": RFC 9051 §7.5.1 lets an EXPUNGE come
+        # during the UID forms.
+        verb = b"UID " + words[1] if words[0] == b"UID" and len(words) > 1 else words[0]
         self._in_flight[tag] = verb.decode("ascii", "replace")
         if literals and b"{}" not in data:
             data += b" {}" * len(literals)

@@ -154,6 +154,19 @@ def test_imap_driver_refuses_an_unknown_tag() -> None:
         driver.close()
 
 
+def test_imap_driver_allows_expunge_during_the_uid_forms_only() -> None:
+    """RFC 9051 §7.5.1: "An EXPUNGE response MUST NOT be sent ... while responding to a
+    FETCH, STORE, or SEARCH command"; the UID forms may carry one."""
+    answer = b"* 2 EXPUNGE\r\nTAG OK done\r\n"
+    special = {b"UID FETCH 1:* (FLAGS)": answer, b"FETCH 1:* (FLAGS)": answer}
+    with FakeServer(imap_handler(special=special)) as server:
+        driver = ImapDriver.connect(_spec(server, "imap"), timeout=5)
+        assert driver.command("UID FETCH 1:* (FLAGS)").ok
+        with pytest.raises(GrammarViolation, match="7.5.1"):
+            driver.command("FETCH 1:* (FLAGS)")
+        driver.close()
+
+
 @pytest.mark.parametrize(("capabilities", "header"), [
     ("IMAP4rev2", b"{5}"), ("IMAP4rev2 LITERAL+", b"{5+}")])
 def test_imap_driver_sends_literals_exactly(capabilities: str, header: bytes) -> None:
