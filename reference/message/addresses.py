@@ -260,16 +260,30 @@ class _Parser:
 
     def group(self, phrase: list[Token]) -> Group:
         """group = display-name ":" [group-list] ";" [CFWS];
-        group-list = mailbox-list / CFWS / obs-group-list."""
+        group-list = mailbox-list / CFWS / obs-group-list.
+
+        RFC 5322 §3.4: a group-list holds mailboxes, never groups. A group inside a group
+        is read as its members, counting the open groups instead of recursing: "a:b:c:..."
+        nests as deep as the field is long (found: a RecursionError in parse_message).
+        """
         members: list[Mailbox] = []
-        while not self.at_end() and not self.accept(";"):
+        open_groups = 1
+        while not self.at_end():
+            if self.accept(";"):
+                open_groups -= 1
+                if open_groups == 0:
+                    break
+                continue
             if self.accept(",") or self.accept(":"):
                 continue
+            start = self.pos
+            if self.words() and self.accept(":"):       # display-name ":" of a nested group
+                open_groups += 1
+                continue
+            self.pos = start
             address = self.address()
             if isinstance(address, Mailbox):
                 members.append(address)
-            elif isinstance(address, Group):
-                members.extend(address.members)
             else:
                 self.pos += 1
         name, display_name = _phrase(phrase)

@@ -34,7 +34,9 @@ order, defaults omitted)::
                 "c": [PART, ...],                 multipart children
                 "msg": MESSAGE,                   message/rfc822 or message/global
                 "opq": reason, "nt": [note, ...]} (Defect values)
-    TEXT     = "a string" or {"x": "<base64 of the raw octets>"} when not UTF-8
+    TEXT     = "a string" or {"x": "<base64 of the raw octets>"} when not UTF-8, or
+               {"w": "<base64 of UTF-32-LE code points>"} when the escaped octets would
+               not read back as the same text (adjacent escapes that spell UTF-8)
 """
 
 from __future__ import annotations
@@ -202,7 +204,14 @@ def _text_to_json(text: str) -> Any:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raw = text.encode("utf-8", "surrogateescape")
-        return {"x": base64.b64encode(raw).decode("ascii")}
+        if raw.decode("utf-8", "surrogateescape") == text:
+            return {"x": base64.b64encode(raw).decode("ascii")}
+        # Escaped octets that were apart in the raw field and are now adjacent (the words
+        # of an obs-local-part, RFC 5322 §4.4, joined without the CFWS between them) can
+        # spell valid UTF-8 and would come back as other text: keep the code points.
+        # (found by fuzz/targets.py: "To: \0\x80\xc2\0\x80\xc2" read back otherwise)
+        exact = text.encode("utf-32-le", "surrogatepass")
+        return {"w": base64.b64encode(exact).decode("ascii")}
     return text
 
 
@@ -210,6 +219,8 @@ def _text_from_json(value: Any) -> str:
     if value.__class__ is str:                  # the common case first: FETCH reads many
         return value
     if isinstance(value, dict):
+        if "w" in value:
+            return base64.b64decode(value["w"]).decode("utf-32-le", "surrogatepass")
         return base64.b64decode(value["x"]).decode("utf-8", "surrogateescape")
     return str(value)
 
