@@ -257,7 +257,8 @@ class ResponseReader:
                     return None
                 self._segments.append(data)
                 self._pending = None
-            line = buffer.extract_line(self.limits.response_line)
+            # A server's bare LF is named at once (see ReceiveBuffer.extract_line).
+            line = buffer.extract_line(self.limits.response_line, bare_lf_ends=True)
             if line is None:
                 return None
             if isinstance(line, BadLine):

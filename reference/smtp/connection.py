@@ -454,7 +454,8 @@ class ClientConnection:
 
     def next_reply(self) -> Reply | _Sentinel:
         while True:
-            line = self._buffer.extract_line(self.max_reply_line)
+            # A server's bare LF is named at once (see ReceiveBuffer.extract_line).
+            line = self._buffer.extract_line(self.max_reply_line, bare_lf_ends=True)
             if line is None:
                 if self._eof:
                     raise RemoteProtocolError("connection closed in the middle of a reply"

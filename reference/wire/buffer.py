@@ -64,44 +64,62 @@ class ReceiveBuffer:
         self._discarding_long_line = False
         return dropped
 
-    def extract_line(self, max_length: int) -> bytes | BadLine | None:
+    def extract_line(self, max_length: int, *, bare_lf_ends: bool = False
+                     ) -> bytes | BadLine | None:
         """Return the next line without its CRLF, a ``BadLine``, or ``None`` (need data).
 
+        Only CRLF ends a line (RFC 5321 §2.3.8: "Conforming implementations MUST NOT
+        recognize or generate any other character or character sequence as a line
+        terminator"; RFC 9051 §2.2: lines "end with a CRLF"). A bare LF or CR is part of
+        the line, which is then reported as ``BARE_LF`` / ``BARE_CR`` once its CRLF
+        arrives: what follows a bare LF is never read as a command of its own.
         ``max_length`` counts the line including its CRLF, as RFC 5321 §4.5.3.1.4 does.
         A line longer than that is reported once as ``TOO_LONG`` as soon as the bound is
-        passed, and its remainder is then discarded up to and including its LF.
+        passed, and its remainder is then discarded up to and including its CRLF.
+
+        ``bare_lf_ends``: a bare LF ends a ``BARE_LF`` line at once, for a client reading
+        replies (the conformance drivers): it names the peer's fault rather than waiting
+        for a CRLF that may never come. A server never does this (§2.3.8 above).
         """
         data = self._data
-        lf = data.find(b"\n", self._scanned)
-        if lf < 0:
-            if self._discarding_long_line:
-                data.clear()
+        if bare_lf_ends and not self._discarding_long_line:
+            lf = data.find(b"\n")
+            if lf >= 0 and (lf == 0 or data[lf - 1] != 0x0D) and lf + 1 <= max_length:
+                head = bytes(data[:lf])
+                del data[: lf + 1]
                 self._scanned = 0
+                return BadLine(LineProblem.BARE_LF, lf + 1, head)
+        # A CR at the end of what was scanned may be the first half of the line end.
+        end = data.find(b"\r\n", max(0, self._scanned - 1))
+        if end < 0:
+            if self._discarding_long_line:
+                keep = 1 if data.endswith(b"\r") else 0    # a CRLF split across chunks
+                del data[: len(data) - keep]
+                self._scanned = len(data)
                 return None
             if len(data) >= max_length:
                 length = len(data)
                 head = bytes(data[:max_length])
-                data.clear()
-                self._scanned = 0
+                keep = 1 if data.endswith(b"\r") else 0
+                del data[: len(data) - keep]
+                self._scanned = len(data)
                 self._discarding_long_line = True
                 return BadLine(LineProblem.TOO_LONG, length, head)
             self._scanned = len(data)
             return None
         self._scanned = 0
         if self._discarding_long_line:
-            del data[: lf + 1]
+            del data[: end + 2]
             self._discarding_long_line = False
             return self.extract_line(max_length)
-        if lf + 1 > max_length:
-            head = bytes(data[: min(lf, max_length)])
-            del data[: lf + 1]
-            return BadLine(LineProblem.TOO_LONG, lf + 1, head)
-        if lf == 0 or data[lf - 1] != 0x0D:
-            head = bytes(data[:lf])
-            del data[: lf + 1]
-            return BadLine(LineProblem.BARE_LF, lf + 1, head)
-        line = bytes(data[: lf - 1])
-        del data[: lf + 1]
+        if end + 2 > max_length:
+            head = bytes(data[: min(end, max_length)])
+            del data[: end + 2]
+            return BadLine(LineProblem.TOO_LONG, end + 2, head)
+        line = bytes(data[:end])
+        del data[: end + 2]
+        if b"\n" in line:
+            return BadLine(LineProblem.BARE_LF, len(line) + 2, line)
         if b"\r" in line:
             return BadLine(LineProblem.BARE_CR, len(line) + 2, line)
         return line

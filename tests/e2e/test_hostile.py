@@ -163,13 +163,16 @@ def test_a_bare_lf_ends_no_command_and_gets_500(
         server: RunningServer, server_log: LogCapture) -> None:
     """RFC 5321 §2.3.8: "SMTP client implementations MUST NOT transmit these characters
     except when they are intended as line terminators and then MUST transmit them only as
-    a <CRLF> sequence"; a line ended by a bare LF is not a command: 500 5.5.2. It must not
-    run (the MAIL opens no transaction)."""
+    a <CRLF> sequence", and "Conforming implementations MUST NOT recognize ... any other
+    character or character sequence as a line terminator": a bare LF ends nothing, so
+    "MAIL ...<LF>RCPT ...<CRLF>" is one line with a bare LF, refused with 500 5.5.2, and
+    neither command runs (no transaction: a later RCPT gets 503)."""
     with RawClient(server.smtp) as client:
         client.ehlo()
         client.send(b"MAIL FROM:<sender@elsewhere.test>\nRCPT TO:<alice@example.test>\r\n")
-        refused, rcpt = client.replies(2)
+        [refused] = client.replies(1)
         assert (refused.code, enhanced(refused)) == (500, "5.5.2")
+        rcpt = client.command("RCPT TO:<alice@example.test>")
         assert (rcpt.code, enhanced(rcpt)) == (503, "5.5.1")
         bare_cr = client.command(b"NOOP\rRSET")
         assert (bare_cr.code, enhanced(bare_cr)) == (500, "5.5.2")

@@ -249,7 +249,7 @@ def test_trace_file_shows_the_conversation_byte_for_byte(
         with RawClient(server.smtp) as client:
             client.ehlo("client.example.test")
             client.command(b"NO\x00OP")
-            client.send(b"RSET\n")
+            client.send(b"RSET\n\r\n")       # one line with a bare LF in it: 500
             client.reply()
             client.mail_transaction(SENDER, ["alice@example.test"], b"Subject: t\r\n\r\n")
             client.command("QUIT")
@@ -265,7 +265,7 @@ def test_trace_file_shows_the_conversation_byte_for_byte(
     assert conversation[0] == ("S", r"220 mx.example.test ESMTP rfcmail ready\r\n")
     assert ("C", r"EHLO client.example.test\r\n") in conversation
     assert ("C", r"NO\x00OP\r\n") in conversation
-    assert ("C", r"RSET\n") in conversation
+    assert ("C", r"RSET\n") in conversation          # the trace shows the bare LF
     assert ("C", r"MAIL FROM:<sender@elsewhere.test>\r\n") in conversation
     assert ("C", r"Subject: t\r\n") in conversation
     assert ("C", r".\r\n") in conversation

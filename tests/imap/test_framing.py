@@ -193,10 +193,11 @@ def test_nul_in_an_ordinary_literal_is_bad() -> None:
     assert response.condition is Condition.BAD  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("line", [b"a1 NOOP\n", b"a1 NO\rOP\r\n"])
+@pytest.mark.parametrize("line", [b"a1 NOOP\n\r\n", b"a1 NO\rOP\r\n",
+                                  b"a1 NOOP\na2 NOOP\r\n"])
 def test_bare_lf_or_cr_is_a_bad_line(line: bytes) -> None:
     """RFC 9051 §2.2: "All interactions ... are in the form of lines, that is, strings
-    that end with a CRLF"."""
+    that end with a CRLF": a bare LF ends nothing, so what follows it is no command."""
     conn = server(State.AUTHENTICATED, REV2)
     response = refusal(events(conn, line))
     assert response.condition is Condition.BAD  # type: ignore[attr-defined]
@@ -264,7 +265,7 @@ def test_over_long_first_line_gets_a_bad_tagged_with_its_readable_tag(chunked: b
     assert result[-1] == Noop("a2")
 
 
-@pytest.mark.parametrize("line", [b"a1 NOOP\n", b"a1 NO\rOP\r\n"])
+@pytest.mark.parametrize("line", [b"a1 NOOP\n\r\n", b"a1 NO\rOP\r\n"])
 def test_bare_lf_or_cr_line_gets_a_bad_tagged_with_its_tag(line: bytes) -> None:
     """RFC 9051 §7.1.3: a BAD is untagged only "if the associated command can not be
     determined"; the tag of a line with a bare CR or LF (§2.2: lines "end with a CRLF")

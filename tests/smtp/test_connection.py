@@ -521,7 +521,7 @@ def test_the_command_line_limit_grows_by_what_the_advertised_extensions_add() ->
     assert refusal[0] == reply(500, Status.SYNTAX_ERROR, "Line too long (limit 512 octets)")
 
 
-@pytest.mark.parametrize("line", [b"NOOP\n", b"NOOP\rx\r\n", b"NO\nOP\r\n", b"\n"])
+@pytest.mark.parametrize("line", [b"NOOP\n\r\n", b"NOOP\rx\r\n", b"NO\nOP\r\n", b"\n\r\n"])
 def test_a_bare_lf_or_cr_in_a_command_line_gets_500(line: bytes) -> None:
     """RFC 5321 §2.3.8 MUST NOT: "Conforming implementations MUST NOT recognize or generate
     any other character or character sequence as a line terminator"; a line with a bare
@@ -529,6 +529,13 @@ def test_a_bare_lf_or_cr_in_a_command_line_gets_500(line: bytes) -> None:
     events = drive(server(), line + b"QUIT\r\n").events
     assert isinstance(events[0], Reply) and events[0].code == 500
     assert events[-1] == Quit()
+
+
+def test_what_follows_a_bare_lf_is_no_command() -> None:
+    """RFC 5321 §2.3.8: a bare LF is no line terminator, so "NOOP<LF>QUIT<CRLF>" is one
+    line with a bare LF in it: one 500, and no QUIT."""
+    events = drive(server(), b"NOOP\nQUIT\r\n").events
+    assert len(events) == 1 and isinstance(events[0], Reply) and events[0].code == 500
 
 
 # --- errors and transactions budgets, EOF --------------------------------------------------------
