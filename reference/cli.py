@@ -7,6 +7,7 @@
   rfcmail mailbox ls ADDRESS [MAILBOX]
   rfcmail message show ADDRESS UID [--mailbox NAME] [--headers]
   rfcmail conform --target URL|NAME [...]      (conformance/run.py: the RFC suites)
+  rfcmail fuzz --target URL|NAME [...]         (fuzz/wire/run.py: the wire fuzzer)
 
 Every command takes ``--config`` and ``--data-dir``; administration commands work on the
 same store file as a running server (SQLite in WAL mode lets them share it).
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["conform"]:
         return _conform(argv[1:])
+    if argv[:1] == ["fuzz"]:
+        return _fuzz(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "command"):
@@ -74,6 +77,20 @@ def _conform(argv: list[str]) -> int:
             return 2
         sys.path.insert(0, str(checkout))
         from conformance import run
+    return run.main(argv)
+
+
+def _fuzz(argv: list[str]) -> int:
+    """``rfcmail fuzz``: its options are fuzz.wire.run's own (it parses them); like
+    ``conform`` it needs the checkout (fuzz/, conformance/)."""
+    checkout = Path(__file__).resolve().parents[1]
+    if not (checkout / "fuzz" / "wire" / "run.py").is_file():
+        print("rfcmail: fuzz needs the rfcmail checkout (fuzz/)", file=sys.stderr)
+        return 2
+    if str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    from fuzz.wire import run
+
     return run.main(argv)
 
 
@@ -362,6 +379,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("conform", add_help=False,
                         help="run the RFC conformance suites against targets "
                              "(rfcmail conform --help)")
+    commands.add_parser("fuzz", add_help=False,
+                        help="fuzz a live SMTP or IMAP server (rfcmail fuzz --help)")
 
     def group(name: str, help_text: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
         sub = commands.add_parser(name, help=help_text)

@@ -1,0 +1,417 @@
+"""IMAP over the wire: the rules a program is drawn from, and the executor that runs a
+program against a target (logged in, INBOX selected) and judges every response.
+
+Families (``FAMILIES``): ``valid`` (one command of ``fuzz.strategies.imap``),
+``one_byte_off``, ``bad_literal_count``, ``unbalanced_parens``, ``nul_cr_lf``,
+``overlong``, ``literal_bomb``, ``pipelining_flood`` and ``hostile`` (the
+``hostile_command_bytes()`` of ``fuzz.strategies.imap``).
+
+The executor frames what it sends as the server must (RFC 9051 §4.3: a line ending in
+``{n}`` CRLF is followed by n octets of literal; only CRLF ends a line, §2.2), sends
+synchronizing literals only after "+" like a client (§7.6), and enforces, beyond the
+response grammar the driver checks (§9, and the driver's §7 checks: known tags, "+"
+only when awaited, ENABLED only after ENABLE, no EXPUNGE during FETCH/STORE/SEARCH):
+
+- a tagged completion for every complete command within the hang timeout (§2.2.2: "the
+  server completes the command ... with a tagged response"), or an untagged BAD when the
+  tag cannot be read (§7.1.3);
+- "+" or a tagged NO/BAD to a synchronizing literal (§4.3, §7.6);
+- no close without BYE (§7.1.5: BYE "indicates that the server is about to close the
+  connection"; §6.1.3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+from hypothesis import strategies as st
+
+from conformance.drivers import GrammarViolation, TargetClosed, TargetTimeout
+from conformance.drivers.imap import ImapDriver
+from conformance.targets import TargetSpec
+from fuzz.strategies import imap as imap_strategies
+from fuzz.wire import _io
+from fuzz.wire.model import Finding, Program, Step
+from reference.imap.commands import Authenticate, Idle, Logout, StartTls
+from reference.imap.grammar import LiteralForm
+from reference.imap.responses import Condition, Continuation, Response, StatusResponse
+from reference.imap.serializer import TAG_PATTERN
+from reference.imap.serializer_commands import write_command
+
+FAMILIES = ("valid", "one_byte_off", "bad_literal_count", "unbalanced_parens", "nul_cr_lf",
+            "overlong", "literal_bomb", "pipelining_flood", "hostile")
+
+# Commands that wait for more than a command (IDLE's DONE, AUTHENTICATE's exchange),
+# change the transport (STARTTLS) or end the session (LOGOUT) are not drawn.
+_SKIPPED = (Idle, Authenticate, StartTls, Logout)
+_LITERAL = re.compile(rb"~?\{([0-9]{1,30})(\+?)\}\r\n\Z")
+LITERAL_CAP = 65536            # literals larger than this are bombs: never sent
+
+
+def _wire(command: object) -> bytes:
+    return b"".join(write_command(command, literal_form=LiteralForm.SYNCHRONIZING))  # type: ignore[arg-type]
+
+
+def _command_bytes() -> st.SearchStrategy[bytes]:
+    return (imap_strategies.commands().filter(lambda c: not isinstance(c, _SKIPPED))
+            .map(_wire).filter(lambda data: len(data) < 4096))
+
+
+def _mutate(data: bytes, at: int, operation: int, octet: int) -> bytes:
+    at %= max(1, len(data) - 2)
+    if operation == 0:
+        out = data[:at] + bytes([octet]) + data[at + 1:]
+    elif operation == 1:
+        out = data[:at] + data[at + 1:]
+    else:
+        out = data[:at] + bytes([octet]) + data[at:]
+    return out if out.endswith(b"\r\n") else out + b"\r\n"
+
+
+def _bad_count(data: bytes, delta: int) -> bytes:
+    return re.sub(rb"\{([0-9]+)(\+?)\}\r\n",
+                  lambda m: b"{%d%s}\r\n" % (max(0, int(m.group(1)) + delta), m.group(2)),
+                  data, count=1)
+
+
+def _parens(data: bytes, at: int, paren: bytes, delete: bool) -> bytes:
+    positions = [i for i, c in enumerate(data) if c in b"()"]
+    if delete and positions:
+        i = positions[at % len(positions)]
+        return data[:i] + data[i + 1:]
+    i = at % max(1, len(data) - 2)
+    return data[:i] + paren + data[i:]
+
+
+_BOMB_SIZES = (2**31, 2**32 - 1, 2**32, 10**12, 2**63 - 1, 2**64)
+
+
+def steps() -> st.SearchStrategy[Step]:
+    commands = _command_bytes()
+    with_literal = st.sampled_from([
+        b"T1 APPEND INBOX {12}\r\nSubject: x\r\n\r\n",
+        b'T1 APPEND INBOX (\\Seen) {12}\r\nSubject: x\r\n\r\n',
+        b"T1 LOGIN {5}\r\nalice {6}\r\nsecret\r\n",
+        b"T1 SELECT {5}\r\nINBOX\r\n",
+        b"T1 SEARCH TEXT {3}\r\nabc\r\n",
+    ])
+    return st.one_of(
+        commands.map(lambda data: Step("valid", data)),
+        st.builds(_mutate, commands, st.integers(0, 600), st.integers(0, 2),
+                  st.integers(0, 255)).map(lambda data: Step("one_byte_off", data)),
+        st.builds(_bad_count, with_literal, st.integers(-4, 4).filter(bool))
+        .map(lambda data: Step("bad_literal_count", data)),
+        st.builds(_parens, commands.filter(lambda d: b"(" in d), st.integers(0, 600),
+                  st.sampled_from([b"(", b")"]), st.booleans())
+        .map(lambda data: Step("unbalanced_parens", data)),
+        st.builds(lambda data, at, ctl: data[:at % (len(data) - 1)] + ctl
+                  + data[at % (len(data) - 1):], commands, st.integers(0, 600),
+                  st.sampled_from([b"\x00", b"\r", b"\n"]))
+        .map(lambda data: Step("nul_cr_lf", data)),
+        st.builds(lambda verb, n: verb + b"x" * n + b"\r\n",
+                  st.sampled_from([b"T1 NOOP ", b"T1 SELECT ", b"T1 FETCH 1 ", b"T1 "]),
+                  st.integers(1000, 80_000)).map(lambda data: Step("overlong", data)),
+        st.builds(lambda verb, size, plus: verb + b"{%d%s}\r\n" % (size, b"+" if plus else b""),
+                  st.sampled_from([b"T1 APPEND INBOX ", b"T1 LOGIN ", b"T1 SELECT "]),
+                  st.sampled_from(_BOMB_SIZES), st.booleans())
+        .map(lambda data: Step("literal_bomb", data)),
+        st.integers(2, 100).map(lambda n: Step("pipelining_flood", b"".join(
+            b"F%d NOOP\r\n" % i for i in range(n)))),
+        imap_strategies.hostile_command_bytes().filter(lambda d: len(d) < 100_000)
+        .map(lambda data: Step("hostile", data if data.endswith(b"\r\n") else data + b"\r\n")),
+    )
+
+
+def programs(max_steps: int = 8) -> st.SearchStrategy[Program]:
+    return st.lists(steps(), min_size=1, max_size=max_steps)
+
+
+# --- the executor -------------------------------------------------------------------------
+
+
+class ImapSession:
+    """Runs one program on fresh connections; raises ``Finding``."""
+
+    def __init__(self, spec: TargetSpec, *, hang_timeout: float, quiet: float) -> None:
+        self.spec = spec
+        self.hang_timeout = hang_timeout
+        self.quiet = quiet
+        self.driver: ImapDriver | None = None
+        self.transcripts: list[str] = []
+        self.closing = False            # BYE seen: the close that follows is announced
+        self.verbs: dict[str, str] = {}  # tag -> command name, of the commands sent
+
+    def transcript(self) -> str:
+        current = [self.driver.transcript_text()] if self.driver else []
+        return "\n-- reconnect --\n".join([*self.transcripts, *current])
+
+    def _finding(self, kind: str, message: str) -> Finding:
+        return Finding(kind, message, self.transcript())  # type: ignore[arg-type]
+
+    def connect(self) -> None:
+        self.close()
+        try:
+            self.driver = ImapDriver.connect(self.spec, timeout=self.hang_timeout)
+        except GrammarViolation as exc:
+            raise self._finding("grammar", f"greeting: {exc}") from None
+        except TargetTimeout as exc:
+            raise self._finding("hang", f"no greeting: {exc}") from None
+        except TargetClosed as exc:
+            raise self._finding("crash", f"no greeting: {exc}") from None
+        self.closing = False
+        if self.spec.accounts:
+            account = self.spec.accounts[0]
+            self._guarded(lambda d: d.login(account.user, account.password), "LOGIN")
+            self._guarded(lambda d: d.select("INBOX"), "SELECT INBOX")
+
+    def _guarded(self, action: object, what: str) -> None:
+        assert self.driver is not None and callable(action)
+        try:
+            action(self.driver)
+        except GrammarViolation as exc:
+            raise self._finding("grammar", f"{what}: {exc}") from None
+        except TargetTimeout as exc:
+            raise self._finding("hang", f"{what}: {exc}") from None
+        except TargetClosed as exc:
+            raise self.crashed_or_closed(f"{what}: {exc}") from None
+
+    def close(self) -> None:
+        if self.driver is not None:
+            self.transcripts.append(self.driver.transcript_text())
+            self.driver.close()
+            self.driver = None
+
+    def end(self) -> None:
+        if self.driver is not None and not self.closing:
+            try:
+                with _io.timeout(self.driver.wire, self.quiet * 4):
+                    self.driver.send(b"Z LOGOUT\r\n")
+                    self.driver.wait_closed(self.quiet * 4)
+            except Exception:
+                pass
+        self.close()
+
+    def crashed_or_closed(self, why: str) -> Finding:
+        self.close()
+        try:
+            ImapDriver.connect(self.spec, timeout=self.hang_timeout).close()
+        except (TargetTimeout, TargetClosed, GrammarViolation) as exc:
+            return self._finding("crash", f"{why}; then no greeting on reconnect: {exc}")
+        return self._finding("closed", f"{why}: the connection closed without BYE "
+                             "(RFC 9051 §7.1.5: BYE \"indicates that the server is about "
+                             "to close the connection\")")
+
+    def run(self, program: Program, on_step: object = None) -> None:
+        self.connect()
+        try:
+            for step in program:
+                if callable(on_step):
+                    on_step(step)
+                if self.driver is None or self.closing:
+                    self.connect()
+                self.send_commands(step)
+        finally:
+            self.end()
+
+    # reading ------------------------------------------------------------------------------
+
+    def _read(self, what: str, wait: float | None = None) -> Response:
+        assert self.driver is not None
+        try:
+            with _io.timeout(self.driver.wire, wait or self.hang_timeout):
+                response = self.driver.read_response()
+        except GrammarViolation as exc:
+            raise self._finding("grammar", f"response to {what}: {exc}") from None
+        except TargetTimeout:
+            if wait is not None:
+                raise
+            raise self._finding("hang", f"no completion of {what} in {self.hang_timeout:g} s "
+                                "(RFC 9051 §2.2.2: the server completes every command with "
+                                "a tagged response)") from None
+        except TargetClosed as exc:
+            if self.closing:
+                raise _Closed from None
+            raise self.crashed_or_closed(f"waiting for {what}: {exc}") from None
+        if isinstance(response, StatusResponse) and response.condition is Condition.BYE:
+            self.closing = True
+        return response
+
+    def _await(self, tag: str | None, what: str, *, literal: bool = False) -> str:
+        """Read until ``tag``'s completion (or an untagged BAD for a tag the server could
+        not read, RFC 9051 §7.1.3); with ``literal``, until "+" or that completion.
+        Returns "done", "continue" or "closed"."""
+        while True:
+            assert self.driver is not None
+            self.driver._waiting_literal = literal
+            try:
+                response = self._read(what)
+            except _Closed:
+                self.close()
+                return "closed"
+            finally:
+                if self.driver is not None:
+                    self.driver._waiting_literal = False
+            if literal and isinstance(response, Continuation):
+                return "continue"
+            if isinstance(response, Continuation) and tag is not None:
+                # A (mutated) IDLE waits for DONE (RFC 2177 §3), AUTHENTICATE for the
+                # client's answer, which "*" cancels (RFC 9051 §6.2.2).
+                verb = self.verbs.get(tag, "")
+                self._send(b"DONE\r\n" if verb == "IDLE" else b"*\r\n")
+                continue
+            if isinstance(response, StatusResponse):
+                if response.tag is not None and response.tag == tag:
+                    if (response.condition is Condition.OK
+                            and self.verbs.get(tag) == "STARTTLS"):
+                        self.close()            # TLS is due: this session cannot go on
+                        return "closed"
+                    return "done"
+                if response.tag is None and response.condition is Condition.BAD:
+                    return "done" if tag is None else self._maybe_tagged(tag, what)
+
+    def _maybe_tagged(self, tag: str, what: str) -> str:
+        """An untagged BAD for a command with a tag: its tagged response may follow."""
+        while True:
+            try:
+                response = self._read(what, wait=self.quiet)
+            except TargetTimeout:
+                return "done"
+            except _Closed:
+                self.close()
+                return "closed"
+            if isinstance(response, StatusResponse) and response.tag == tag:
+                return "done"
+
+    # sending ------------------------------------------------------------------------------
+
+    def _send(self, data: bytes) -> None:
+        assert self.driver is not None
+        try:
+            self.driver.send(data)
+        except TargetTimeout:
+            raise self._finding("hang", f"the target stopped reading ({len(data)} octets "
+                                "not accepted)") from None
+        except TargetClosed as exc:
+            if self.closing:
+                raise _Closed from None
+            raise self.crashed_or_closed(f"sending: {exc}") from None
+
+    def _register(self, data: bytes) -> str | None:
+        """The command's tag (None when it is not one), registered in flight; the words
+        after a bare CR or LF are registered too, in case the server splits there."""
+        assert self.driver is not None
+        in_flight = self.driver._in_flight
+        tag = _tag(data)
+        if tag is not None:
+            in_flight[tag] = self.verbs[tag] = _verb(data)
+        for piece in re.split(rb"\r(?!\n)|(?<!\r)\n", data)[1:]:
+            extra = _tag(piece)
+            if extra is not None:
+                in_flight.setdefault(extra, _verb(piece))
+        return tag
+
+    def send_commands(self, step: Step) -> None:
+        """Send the step's bytes command by command, framed as RFC 9051 §4.3 frames them,
+        and await each command's completion."""
+        try:
+            self._send_commands(step)
+        except _Closed:
+            self.close()
+
+    def _send_commands(self, step: Step) -> None:
+        data, pos = step.data, 0
+        while pos < len(data) and self.driver is not None and not self.closing:
+            start = pos
+            tag: str | None = None
+            first = True
+            answered = False
+            while True:                           # one command: lines and literals
+                crlf = data.find(b"\r\n", pos)
+                line = data[pos:crlf + 2] if crlf >= 0 else data[pos:] + b"\r\n"
+                pos = crlf + 2 if crlf >= 0 else len(data)
+                if first:
+                    tag = self._register(line)
+                    first = False
+                else:
+                    self._register_pieces(line)
+                what = f"{step.family} command {data[start:start + 40]!r}"
+                literal = _LITERAL.search(line)
+                if literal is None:
+                    self._send(line)
+                    break
+                size, plus = int(literal.group(1)), bool(literal.group(2))
+                if size > LITERAL_CAP:
+                    self._bomb(line, tag, plus, what)
+                    return
+                if not plus:
+                    self._send(line)
+                    answer = self._await(tag, what, literal=True)
+                    if answer != "continue":   # refused (or closed): the command is over
+                        pos = self._skip_command(data, pos, size)
+                        answered = True
+                        break
+                    payload = data[pos:pos + size].ljust(size, b"x")
+                    self._send(payload)
+                else:
+                    payload = data[pos:pos + size].ljust(size, b"x")
+                    self._send(line + payload)
+                pos += size
+                if pos >= len(data):
+                    self._send(b"\r\n")
+                    break
+            if not answered and self.driver is not None and not self.closing:
+                self._await(tag, what)
+
+    def _register_pieces(self, line: bytes) -> None:
+        assert self.driver is not None
+        for piece in re.split(rb"\r(?!\n)|(?<!\r)\n", line)[1:]:
+            extra = _tag(piece)
+            if extra is not None:
+                self.driver._in_flight.setdefault(extra, _verb(piece))
+
+    @staticmethod
+    def _skip_command(data: bytes, pos: int, size: int) -> int:
+        """After a refused literal: past the literal and the rest of the command."""
+        pos += size
+        while True:
+            crlf = data.find(b"\r\n", pos)
+            if crlf < 0:
+                return len(data)
+            literal = _LITERAL.search(data[pos:crlf + 2])
+            if literal is None:
+                return crlf + 2
+            pos = crlf + 2 + int(literal.group(1))
+
+    def _bomb(self, line: bytes, tag: str | None, plus: bool, what: str) -> None:
+        """A literal too large to send: a synchronizing one must get "+" or a refusal
+        (RFC 9051 §4.3, §7.6); after "+" (or a non-synchronizing one the server may wait
+        for) the session cannot go on, and is reopened."""
+        self._send(line)
+        if plus:
+            assert self.driver is not None
+            with contextlib.suppress(TargetTimeout, _Closed):
+                self._read(what, wait=self.quiet * 4)
+        else:
+            self._await(tag, what, literal=True)
+        self.close()
+
+
+class _Closed(Exception):
+    """The connection closed after a BYE (announced: not a finding)."""
+
+
+def _tag(data: bytes) -> str | None:
+    word = data.split(b" ", 1)[0].rstrip(b"\r\n")
+    try:
+        text = word.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return text if TAG_PATTERN.match(text) and text != "*" else None
+
+
+def _verb(data: bytes) -> str:
+    words = data.rstrip(b"\r\n").upper().split(b" ", 3)
+    if len(words) > 2 and words[1] == b"UID":
+        return "UID " + words[2].decode("ascii", "replace")
+    return words[1].decode("ascii", "replace") if len(words) > 1 else ""

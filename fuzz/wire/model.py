@@ -1,0 +1,111 @@
+"""What the wire fuzzer sends and what it finds: steps, programs, findings, replay files.
+
+A *program* is one session with the target: a list of ``Step``s, each the bytes of one
+rule (a valid command, or one drawn from a hostile family) with the family's name.
+Hypothesis draws programs and shrinks a failing one by dropping steps and simplifying
+their bytes; the executor (``fuzz.wire.smtp`` / ``fuzz.wire.imap``) sends them, reads
+every response strictly with the conformance drivers and checks it against the session
+state, and raises ``Finding`` when the target breaks a rule.
+
+A replay file (JSON) holds the protocol, the program and the finding; ``rfcmail fuzz
+--replay FILE --target ...`` runs the program again.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+FindingKind = Literal["hang", "crash", "closed", "grammar", "state"]
+FINDING_KINDS: tuple[FindingKind, ...] = ("hang", "crash", "closed", "grammar", "state")
+
+REPLAY_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rule's bytes. ``family`` names the rule ("valid", "one_byte_off", ...)."""
+
+    family: str
+    data: bytes
+    # Extra bytes some rules send at a later point (the message of a transaction, the
+    # commands injected after STARTTLS): interpreted by the protocol's executor.
+    extra: bytes = b""
+
+    def to_json(self) -> dict[str, str]:
+        out = {"family": self.family, "data": _b64(self.data)}
+        if self.extra:
+            out["extra"] = _b64(self.extra)
+        return out
+
+    @classmethod
+    def from_json(cls, value: dict[str, str]) -> Step:
+        return cls(value["family"], base64.b64decode(value["data"]),
+                   base64.b64decode(value.get("extra", "")))
+
+    @property
+    def size(self) -> int:
+        return len(self.data) + len(self.extra)
+
+
+Program = list[Step]
+
+
+class Finding(Exception):
+    """The target broke a rule: ``kind`` (hang, crash, closed, grammar, state), what
+    happened with its RFC, and the transcript of the session so far."""
+
+    def __init__(self, kind: FindingKind, message: str, transcript: str = "") -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.message = message
+        self.transcript = transcript
+
+
+@dataclass
+class Failure:
+    """A failing program, as found (and shrunk) by a run."""
+
+    protocol: str
+    program: Program
+    finding: Finding
+    reproduced: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        return (len(self.program), sum(step.size for step in self.program))
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def write_replay(path: Path, failure: Failure, *, target: str, seed: int | None) -> None:
+    document = {
+        "schema": REPLAY_SCHEMA,
+        "protocol": failure.protocol,
+        "target": target,
+        "seed": seed,
+        "finding": {"kind": failure.finding.kind, "message": failure.finding.message},
+        "reproduced": failure.reproduced,
+        "steps": [step.to_json() for step in failure.program],
+        # For people: every step's bytes, escaped (the "steps" are what replay sends).
+        "steps_text": [f"{step.family}: {step.data!r}" + (f" + {step.extra!r}"
+                                                          if step.extra else "")
+                       for step in failure.program],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def read_replay(path: Path) -> tuple[str, Program, dict[str, Any]]:
+    """(protocol, program, the whole document) from a replay file."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if document.get("schema") != REPLAY_SCHEMA:
+        raise ValueError(f"{path}: not a wire fuzzer replay file (schema "
+                         f"{document.get('schema')!r})")
+    program = [Step.from_json(step) for step in document["steps"]]
+    return document["protocol"], program, document

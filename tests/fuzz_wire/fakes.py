@@ -1,0 +1,123 @@
+"""Tiny deliberately broken servers (asyncio, in a thread of the test process) for the
+wire fuzzer's tests: each is correct except for one fault."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextmanager
+def serve(handler: Handler) -> Iterator[int]:
+    """Run ``handler`` for each connection on a loopback port; yields the port."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder: dict[str, object] = {}
+
+    async def start() -> None:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        holder["server"] = server
+        holder["port"] = server.sockets[0].getsockname()[1]
+        ready.set()
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(start(), loop)
+    assert ready.wait(5)
+    try:
+        yield int(holder["port"])  # type: ignore[call-overload]
+    finally:
+        async def stop() -> None:
+            server = holder["server"]
+            server.close()  # type: ignore[attr-defined]
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+async def smtp_hangs_on_nul(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A plain SMTP server that answers every line, and goes silent at a line with NUL."""
+    writer.write(b"220 fake ready\r\n")
+    in_data = mail = rcpt = False
+    try:
+        while line := await reader.readline():
+            if in_data:
+                if line == b".\r\n":
+                    in_data = False
+                    writer.write(b"250 accepted\r\n")
+            elif b"\x00" in line:
+                continue                                  # the fault: no reply at all
+            elif line.upper().startswith((b"EHLO", b"HELO", b"RSET")):
+                mail = rcpt = False
+                writer.write(b"250 ok\r\n")
+            elif line.upper().startswith(b"MAIL"):
+                mail = True
+                writer.write(b"250 ok\r\n")
+            elif line.upper().startswith(b"RCPT"):
+                rcpt = mail
+                writer.write(b"250 ok\r\n" if mail else b"503 no MAIL\r\n")
+            elif line.upper().startswith(b"DATA"):
+                in_data = rcpt
+                writer.write(b"354 go on\r\n" if rcpt else b"503 no RCPT\r\n")
+                mail = rcpt = False
+            elif line.upper().startswith(b"QUIT"):
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                break
+            else:
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+    finally:
+        writer.close()
+
+
+_LITERAL = re.compile(rb"\{([0-9]+)(\+?)\}\r\n$")
+
+
+async def imap_bad_fetch(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """An IMAP server that completes every command with OK (reading literals properly),
+    and answers FETCH with a FETCH response missing its closing parenthesis."""
+    writer.write(b"* OK fake IMAP4rev2 ready\r\n")
+    try:
+        while True:
+            command = b""
+            while True:
+                line = await reader.readline()
+                if not line:
+                    return
+                command += line
+                literal = _LITERAL.search(line)
+                if literal is None:
+                    break
+                size = int(literal.group(1))
+                if size > 100_000:
+                    command = b""
+                    break
+                if not literal.group(2):
+                    writer.write(b"+ go on\r\n")
+                    await writer.drain()
+                command += await reader.readexactly(size)
+            tag = command.split(b" ", 1)[0].strip()
+            if not tag or not re.fullmatch(rb"[A-Za-z0-9.@_=-]+", tag):
+                writer.write(b"* BAD what\r\n")
+            elif b" LOGOUT" in command.upper()[:40]:
+                writer.write(b"* BYE bye\r\n" + tag + b" OK done\r\n")
+                await writer.drain()
+                return
+            else:
+                if b" FETCH " in command.upper()[:60]:
+                    writer.write(b"* 1 FETCH (FLAGS (\\Seen)\r\n")      # the fault
+                writer.write(tag + b" OK done\r\n")
+            await writer.drain()
+    finally:
+        writer.close()
