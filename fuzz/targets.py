@@ -205,14 +205,18 @@ def imap_command(data: bytes, *, preauth: bool | None = None) -> None:
 
 
 def _check_imap_wire(conn: ImapServer, wire: bytes, *, authenticating: bool) -> None:
-    """RFC 9051 §7: what the server core wrote reads back as one response."""
+    """RFC 9051 §7: what the server core wrote reads back as whole responses (a refusal
+    past the error budget is followed by its BYE)."""
     buffer = ReceiveBuffer()
     buffer.feed(wire)
+    reader = ResponseReader(ImapLimits())
     try:
-        segments = ResponseReader(ImapLimits()).read(buffer)
-        if segments is None or buffer:
-            raise TargetFailure(f"not one whole response: {wire[:200]!r}")
-        parse_response(segments, ResponseContext(conn.modes, authenticating=authenticating))
+        while buffer:
+            segments = reader.read(buffer)
+            if segments is None:
+                raise TargetFailure(f"not whole responses: {wire[:200]!r}")
+            parse_response(segments, ResponseContext(conn.modes,
+                                                     authenticating=authenticating))
     except ImapRemoteProtocolError as error:
         raise TargetFailure(f"the server core wrote an invalid response: {error}") from error
 
