@@ -129,6 +129,9 @@ def parse_command(line: bytes, context: ParseContext) -> Command:
     The verb decides between 500 and 501 (RFC 5321 §4.2.2): a line whose verb is not
     recognized gets 500, a recognized command with bad arguments 501.
     """
+    # RFC 5321 §4.1.1: "SMTP receivers SHOULD tolerate trailing white space before the
+    # terminating <CRLF>."
+    line = line.rstrip(b" \t")
     verb = command_verb(line)
     handler = _VERBS.get(verb)
     if handler is None:

@@ -95,7 +95,7 @@ def test_mail_from_carries_the_reverse_path() -> None:
 
 @pytest.mark.parametrize("line", ["MAIL FROM:a@example.com", "MAIL FROM:<a@example.com",
                                   "MAIL FROM:", "MAIL", "MAIL TO:<a@example.com>",
-                                  "MAIL FROM:<a@example.com>x", "MAIL FROM:<a@example.com> ",
+                                  "MAIL FROM:<a@example.com>x", "MAIL FROM:<a@example.com>>",
                                   "MAIL  FROM:<a@example.com>", "MAIL FROM :<a@example.com>"])
 def test_malformed_mail_commands_get_501_5_1_7(line: str) -> None:
     """RFC 5321 §4.1.1.2 syntax; RFC 3463 X.1.7 "Bad sender's mailbox address syntax"."""
@@ -348,10 +348,18 @@ def test_each_command_parses_to_its_dataclass(line: str, command: Command) -> No
     assert parse(line) == command
 
 
-@pytest.mark.parametrize("line", ["DATA x", "RSET x", "QUIT now", "STARTTLS x", "DATA "])
+@pytest.mark.parametrize("line", ["DATA x", "RSET x", "QUIT now", "STARTTLS x", "DATA  x"])
 def test_commands_without_arguments_refuse_one(line: str) -> None:
     """RFC 5321 §4.1.1.4/.5/.10, RFC 3207 §4: no argument; §4.2.2 501."""
     assert refusal(line).startswith("501 ")
+
+
+@pytest.mark.parametrize(("line", "command"), [
+    ("DATA ", Data()), ("RSET\t", Rset()), ("MAIL FROM:<a@example.com> \t ", MailFrom(A))])
+def test_trailing_white_space_is_tolerated(line: str, command: Command) -> None:
+    """RFC 5321 §4.1.1 SHOULD: "SMTP receivers SHOULD tolerate trailing white space
+    before the terminating <CRLF>"."""
+    assert parse(line) == command
 
 
 @pytest.mark.parametrize("line", ["VRFY", "VRFY ", "EXPN", "EXPN "])
