@@ -76,8 +76,11 @@ class ImapProtocol(StreamProtocol[ServerConnection], protocol="imap"):
         self._hold(self.conn.send(response))
 
     async def drain(self) -> None:
-        self._flush()
+        # What is held is less than WRITE_BATCH (send flushes beyond it): it goes out
+        # with the rest of the command's answer, in one write. Only wait while the
+        # client is not reading what was written.
         if self._writable is not None:
+            self._flush()
             await self._writable_within_autologout()
 
     # --- the connection loop ----------------------------------------------------------
