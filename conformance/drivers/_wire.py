@@ -12,7 +12,10 @@ import contextlib
 import socket
 import ssl
 from collections.abc import Callable, Iterator
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from conformance.targets import TargetSpec
 
 Direction = Literal["C", "S"]
 Transcript = list[tuple[Direction, bytes]]
@@ -187,6 +190,37 @@ class Wire:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.sock.close()
+
+
+class WireDriver:
+    """What both drivers do with their ``Wire``: send exact bytes, keep the transcript,
+    close. Subclasses read and judge what comes back."""
+
+    def __init__(self, wire: Wire) -> None:
+        self.wire = wire
+
+    @staticmethod
+    def open_wire(spec: TargetSpec, timeout: float) -> Wire:
+        return Wire(spec.host, spec.port, timeout=timeout, tls=spec.tls == "implicit",
+                    verify_tls=spec.verify_tls)
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.wire.transcript
+
+    def transcript_text(self) -> str:
+        return self.wire.format()
+
+    def send(self, data: bytes) -> None:
+        """Exactly these bytes (no CRLF added)."""
+        self.wire.send(data)
+
+    def close(self) -> None:
+        self.wire.close()
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Whether the target closes the connection within ``timeout``."""
+        return self.wire.wait_closed(timeout)
 
 
 def format_transcript(transcript: Transcript,

@@ -27,8 +27,8 @@ from conformance.drivers._wire import (
     DriverError,
     GrammarViolation,
     TargetClosed,
-    Transcript,
     Wire,
+    WireDriver,
 )
 from conformance.targets import TargetSpec
 from reference.imap.capabilities import Modes
@@ -76,12 +76,12 @@ class Completion:
         return self.raw.decode("utf-8", "replace")
 
 
-class ImapDriver:
+class ImapDriver(WireDriver):
     """One IMAP connection. ``timeout`` bounds every connect, read and write."""
 
     def __init__(self, spec: TargetSpec, wire: Wire, limits: ImapLimits | None = None) -> None:
+        super().__init__(wire)
         self.spec = spec
-        self.wire = wire
         self.limits = limits or ImapLimits()
         self.modes = Modes()
         self.greeting: StatusResponse | None = None
@@ -96,9 +96,7 @@ class ImapDriver:
     @classmethod
     def connect(cls, spec: TargetSpec, timeout: float = 10.0, *,
                 read_greeting: bool = True) -> ImapDriver:
-        wire = Wire(spec.host, spec.port, timeout=timeout, tls=spec.tls == "implicit",
-                    verify_tls=spec.verify_tls)
-        driver = cls(spec, wire)
+        driver = cls(spec, cls.open_wire(spec, timeout))
         if read_greeting:
             try:
                 driver.read_greeting()
@@ -106,13 +104,6 @@ class ImapDriver:
                 driver.close()
                 raise
         return driver
-
-    @property
-    def transcript(self) -> Transcript:
-        return self.wire.transcript
-
-    def transcript_text(self) -> str:
-        return self.wire.format()
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -130,10 +121,6 @@ class ImapDriver:
         return self.modes.enabled
 
     # --- the wire -----------------------------------------------------------------------
-
-    def send(self, data: bytes) -> None:
-        """Exactly these bytes."""
-        self.wire.send(data)
 
     def read_greeting(self) -> StatusResponse:
         response = self.read_response()
@@ -227,13 +214,6 @@ class ImapDriver:
     def _learn_code(self, response: StatusResponse) -> None:
         if response.code is ResponseCode.CAPABILITY and isinstance(response.code_data, tuple):
             self.modes = self.modes.advertise(response.code_data)
-
-    def close(self) -> None:
-        self.wire.close()
-
-    def wait_closed(self, timeout: float | None = None) -> bool:
-        """Whether the target closes the connection within ``timeout``."""
-        return self.wire.wait_closed(timeout)
 
     # --- commands -----------------------------------------------------------------------
 

@@ -22,8 +22,8 @@ from conformance.drivers._wire import (
     DriverError,
     GrammarViolation,
     TargetClosed,
-    Transcript,
     Wire,
+    WireDriver,
 )
 from conformance.targets import TargetSpec
 from reference.errors import RemoteProtocolError
@@ -57,12 +57,12 @@ class Reply:
         return self.raw.decode("utf-8", "replace").rstrip("\r\n")
 
 
-class SmtpDriver:
+class SmtpDriver(WireDriver):
     """One SMTP connection. ``timeout`` bounds every connect, read and write."""
 
     def __init__(self, spec: TargetSpec, wire: Wire) -> None:
+        super().__init__(wire)
         self.spec = spec
-        self.wire = wire
         self._client = ClientConnection()
         self.extensions: dict[str, str] = {}
         self.enhanced_status_codes = False
@@ -72,9 +72,7 @@ class SmtpDriver:
     @classmethod
     def connect(cls, spec: TargetSpec, timeout: float = 10.0, *,
                 read_greeting: bool = True) -> SmtpDriver:
-        wire = Wire(spec.host, spec.port, timeout=timeout, tls=spec.tls == "implicit",
-                    verify_tls=spec.verify_tls)
-        driver = cls(spec, wire)
+        driver = cls(spec, cls.open_wire(spec, timeout))
         if read_greeting:
             try:
                 driver.greeting = driver.read_reply()
@@ -83,18 +81,7 @@ class SmtpDriver:
                 raise
         return driver
 
-    @property
-    def transcript(self) -> Transcript:
-        return self.wire.transcript
-
-    def transcript_text(self) -> str:
-        return self.wire.format()
-
     # --- the wire -----------------------------------------------------------------------
-
-    def send(self, data: bytes) -> None:
-        """Exactly these bytes (no CRLF added)."""
-        self.wire.send(data)
 
     def read_reply(self) -> Reply:
         """The next complete reply, parsed strictly."""
@@ -130,13 +117,6 @@ class SmtpDriver:
                 if match and match.group(1) == str(result.code)[0]:
                     enhanced = ".".join(match.groups())
             return Reply(result.code, enhanced, list(result.lines), bytes(raw))
-
-    def close(self) -> None:
-        self.wire.close()
-
-    def wait_closed(self, timeout: float | None = None) -> bool:
-        """Whether the target closes the connection within ``timeout``."""
-        return self.wire.wait_closed(timeout)
 
     # --- commands -----------------------------------------------------------------------
 
