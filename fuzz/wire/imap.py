@@ -32,7 +32,8 @@ from conformance.drivers.imap import ImapDriver
 from conformance.targets import TargetSpec
 from fuzz.strategies import imap as imap_strategies
 from fuzz.wire import _io
-from fuzz.wire.model import Finding, Program, Step
+from fuzz.wire.model import Program, Step
+from fuzz.wire.session import WireSession
 from reference.imap.commands import Authenticate, Idle, Logout, StartTls
 from reference.imap.grammar import LiteralForm
 from reference.imap.responses import Condition, Continuation, Response, StatusResponse
@@ -130,24 +131,17 @@ def programs(max_steps: int = 8) -> st.SearchStrategy[Program]:
 # --- the executor -------------------------------------------------------------------------
 
 
-class ImapSession:
+class ImapSession(WireSession[ImapDriver]):
     """Runs one program on fresh connections; raises ``Finding``."""
 
+    driver_type = ImapDriver
+    unannounced_close = ("the connection closed without BYE (RFC 9051 §7.1.5: BYE "
+                         "\"indicates that the server is about to close the connection\")")
+
     def __init__(self, spec: TargetSpec, *, hang_timeout: float, quiet: float) -> None:
-        self.spec = spec
-        self.hang_timeout = hang_timeout
-        self.quiet = quiet
-        self.driver: ImapDriver | None = None
-        self.transcripts: list[str] = []
+        super().__init__(spec, hang_timeout=hang_timeout, quiet=quiet)
         self.closing = False            # BYE seen: the close that follows is announced
         self.verbs: dict[str, str] = {}  # tag -> command name, of the commands sent
-
-    def transcript(self) -> str:
-        current = [self.driver.transcript_text()] if self.driver else []
-        return "\n-- reconnect --\n".join([*self.transcripts, *current])
-
-    def _finding(self, kind: str, message: str) -> Finding:
-        return Finding(kind, message, self.transcript())  # type: ignore[arg-type]
 
     def connect(self) -> None:
         self.close()
@@ -176,12 +170,6 @@ class ImapSession:
         except TargetClosed as exc:
             raise self.crashed_or_closed(f"{what}: {exc}") from None
 
-    def close(self) -> None:
-        if self.driver is not None:
-            self.transcripts.append(self.driver.transcript_text())
-            self.driver.close()
-            self.driver = None
-
     def end(self) -> None:
         if self.driver is not None and not self.closing:
             try:
@@ -191,16 +179,6 @@ class ImapSession:
             except Exception:
                 pass
         self.close()
-
-    def crashed_or_closed(self, why: str) -> Finding:
-        self.close()
-        try:
-            ImapDriver.connect(self.spec, timeout=self.hang_timeout).close()
-        except (TargetTimeout, TargetClosed, GrammarViolation) as exc:
-            return self._finding("crash", f"{why}; then no greeting on reconnect: {exc}")
-        return self._finding("closed", f"{why}: the connection closed without BYE "
-                             "(RFC 9051 §7.1.5: BYE \"indicates that the server is about "
-                             "to close the connection\")")
 
     def run(self, program: Program, on_step: object = None) -> None:
         self.connect()

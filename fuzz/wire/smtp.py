@@ -31,7 +31,8 @@ from conformance.drivers.smtp import Reply, SmtpDriver
 from conformance.targets import TargetSpec
 from fuzz.strategies import smtp as smtp_strategies
 from fuzz.wire import _io
-from fuzz.wire.model import Finding, Program, Step
+from fuzz.wire.model import Program, Step
+from fuzz.wire.session import WireSession
 from reference.smtp.commands import Auth, Bdat, Data, Quit, StartTls
 from reference.smtp.connection import ClientConnection
 from reference.smtp.serializer import write_command
@@ -105,15 +106,16 @@ def programs(max_steps: int = 8) -> st.SearchStrategy[Program]:
 # --- the executor -------------------------------------------------------------------------
 
 
-class SmtpSession:
+class SmtpSession(WireSession[SmtpDriver]):
     """Runs one program on fresh connections; raises ``Finding``."""
 
+    driver_type = SmtpDriver
+    unannounced_close = ("the connection closed without a 421 reply (RFC 5321 §3.8: a "
+                         "server MUST NOT close it except after QUIT, with 421, or at a "
+                         "timeout)")
+
     def __init__(self, spec: TargetSpec, *, hang_timeout: float, quiet: float) -> None:
-        self.spec = spec
-        self.hang_timeout = hang_timeout
-        self.quiet = quiet
-        self.driver: SmtpDriver | None = None
-        self.transcripts: list[str] = []
+        super().__init__(spec, hang_timeout=hang_timeout, quiet=quiet)
         self.in_transaction = False
         self.acknowledged = 0
         accounts = spec.accounts
@@ -121,13 +123,6 @@ class SmtpSession:
             "@" in accounts[0].user or spec.domain) else "postmaster")
 
     # connection handling ----------------------------------------------------------------
-
-    def transcript(self) -> str:
-        current = [self.driver.transcript_text()] if self.driver else []
-        return "\n-- reconnect --\n".join([*self.transcripts, *current])
-
-    def _finding(self, kind: str, message: str) -> Finding:
-        return Finding(kind, message, self.transcript())  # type: ignore[arg-type]
 
     def connect(self) -> SmtpDriver:
         self.close()
@@ -147,12 +142,6 @@ class SmtpSession:
         self.in_transaction = False
         return driver
 
-    def close(self) -> None:
-        if self.driver is not None:
-            self.transcripts.append(self.driver.transcript_text())
-            self.driver.close()
-            self.driver = None
-
     def end(self) -> None:
         """QUIT at the end of a program (the reply is not judged), and close."""
         if self.driver is not None:
@@ -160,19 +149,6 @@ class SmtpSession:
                 self.driver.send(b"QUIT\r\n")
                 self.driver.read_reply()
         self.close()
-
-    def crashed_or_closed(self, why: str) -> Finding:
-        """The connection ended where a reply was due: a crash when the target does not
-        greet a new connection either, else a close without 421 (RFC 5321 §3.8)."""
-        self.close()
-        try:
-            probe = SmtpDriver.connect(self.spec, timeout=self.hang_timeout)
-            probe.close()
-        except (TargetTimeout, TargetClosed, GrammarViolation) as exc:
-            return self._finding("crash", f"{why}; then no greeting on reconnect: {exc}")
-        return self._finding("closed", f"{why}: the connection closed without a 421 reply "
-                             "(RFC 5321 §3.8: a server MUST NOT close it except after QUIT, "
-                             "with 421, or at a timeout)")
 
     # replies ------------------------------------------------------------------------------
 

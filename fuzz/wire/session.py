@@ -1,0 +1,55 @@
+"""What the SMTP and IMAP executors share: the connection of the moment, the transcripts
+of the connections before it, findings with the whole transcript, and telling a crash
+(the target greets no new connection) from a mere close."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Generic, TypeVar
+
+from conformance.drivers import GrammarViolation, TargetClosed, TargetTimeout
+from conformance.drivers._wire import WireDriver
+from conformance.targets import TargetSpec
+from fuzz.wire.model import Finding, FindingKind
+
+D = TypeVar("D", bound=WireDriver)
+
+
+class WireSession(Generic[D]):
+    """Runs one program on fresh connections; subclasses send and judge."""
+
+    # The driver class, to probe whether the target still greets a new connection.
+    driver_type: ClassVar[type[WireDriver]]
+    # Why a close where a response was due breaks the protocol (its RFC's words).
+    unannounced_close: ClassVar[str]
+
+    def __init__(self, spec: TargetSpec, *, hang_timeout: float, quiet: float) -> None:
+        self.spec = spec
+        self.hang_timeout = hang_timeout
+        self.quiet = quiet
+        self.driver: D | None = None
+        self.transcripts: list[str] = []
+
+    def transcript(self) -> str:
+        current = [self.driver.transcript_text()] if self.driver else []
+        return "\n-- reconnect --\n".join([*self.transcripts, *current])
+
+    def _finding(self, kind: FindingKind, message: str) -> Finding:
+        return Finding(kind, message, self.transcript())
+
+    def close(self) -> None:
+        if self.driver is not None:
+            self.transcripts.append(self.driver.transcript_text())
+            self.driver.close()
+            self.driver = None
+
+    def crashed_or_closed(self, why: str) -> Finding:
+        """The connection ended where a response was due: a crash when the target does
+        not greet a new connection either, else a close without the goodbye."""
+        self.close()
+        try:
+            probe = self.driver_type.connect(  # type: ignore[attr-defined]
+                self.spec, timeout=self.hang_timeout)
+            probe.close()
+        except (TargetTimeout, TargetClosed, GrammarViolation) as exc:
+            return self._finding("crash", f"{why}; then no greeting on reconnect: {exc}")
+        return self._finding("closed", f"{why}: {self.unannounced_close}")
