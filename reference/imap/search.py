@@ -111,6 +111,7 @@ __all__ = [
     "search_needs_message",
     "search_needs_text",
     "search_response",
+    "text_checks",
     "uses_modseq",
 ]
 
@@ -258,6 +259,40 @@ def fts_substrings(keys: Sequence[SearchKey]) -> list[str]:
             case GroupKey(keys=inner):
                 found.extend(s for s in fts_substrings(inner) if s not in found)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class TextChecks:
+    """The BODY and TEXT keys of the top-level AND, whose exact check the store can make
+    on the texts it keeps (each string folded, as the matcher compares it), and the
+    keys left for the matcher."""
+
+    body: tuple[str, ...]
+    text: tuple[str, ...]
+    rest: tuple[SearchKey, ...]
+
+
+def text_checks(keys: Sequence[SearchKey]) -> TextChecks:
+    """Split the top-level AND (parenthesised groups flattened): a message matches
+    ``keys`` exactly when its body text contains every ``body`` string, its whole text
+    every ``text`` string (RFC 9051 §6.4.4), and it matches ``rest``."""
+    body: list[str] = []
+    text: list[str] = []
+    rest: list[SearchKey] = []
+
+    def split(group: Sequence[SearchKey]) -> None:
+        for key in group:
+            match key:
+                case TextKey(name=TextKeyName.BODY, value=value):
+                    body.append(fold(value))
+                case TextKey(name=TextKeyName.TEXT, value=value):
+                    text.append(fold(value))
+                case GroupKey(keys=inner):
+                    split(inner)
+                case _:
+                    rest.append(key)
+    split(keys)
+    return TextChecks(tuple(body), tuple(text), tuple(rest))
 
 
 def check_sequence_numbers(keys: Sequence[SearchKey], message_count: int) -> None:

@@ -11,7 +11,7 @@ end with ``NO [EXPUNGEISSUED]`` (RFC 2180 §4.1.2, §4.2.1), the UID forms ignor
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -29,6 +29,7 @@ from reference.imap.commands import (
 )
 from reference.imap.fetch import FetchError, FetchPlan, FetchSource, fetch_items, plan_fetch
 from reference.imap.grammar_fetch import FetchAttName, SimpleAtt
+from reference.imap.grammar_search import SearchKey
 from reference.imap.grammar_values import RECENT
 from reference.imap.response_data import UidItem
 from reference.imap.responses import (
@@ -52,6 +53,7 @@ from reference.imap.search import (
     search_needs_message,
     search_needs_text,
     search_response,
+    text_checks,
 )
 from reference.imap.sequence_sets import Intervals, SequenceSet, SequenceSetError
 from reference.imap.session_core import DRAIN_EVERY, SEEN, SessionCore, view_entry
@@ -166,21 +168,49 @@ class MessageCommands(SessionCore):
         except SequenceSetError as error:
             return bad(command.tag, str(error))
         live = [uid for uid in view.uids if not view.is_ghost(uid)]
-        substrings = fts_substrings(command.keys)
-        if substrings and live:
+        context = SearchContext(view.exists, view.max_uid, Intervals.of(self.saved_result))
+        # (UIDs, the keys they must still match): all of them, or split in two below.
+        groups: list[tuple[list[int], Sequence[SearchKey]]] = [(live, command.keys)]
+        checks = text_checks(command.keys)
+        exact = None
+        if (checks.body or checks.text) and live:
+            # The top-level BODY/TEXT keys are checked exactly by the store, on the texts
+            # it keeps (§6.4.4 substring rules; the index narrows first); messages stored
+            # without text are checked here against every key.
+            exact = await self.store.search_texts_containing(
+                MailboxId(view.mailbox_id), checks.body, checks.text)
+        if exact is not None:
+            matched, unchecked = exact
+            groups = [([uid for uid in live if uid in matched], checks.rest),
+                      ([uid for uid in live if uid in unchecked], command.keys)]
+        elif (substrings := fts_substrings(command.keys)) and live:
             # The index narrows; the exact match below decides (§6.4.4 substring rules).
             candidates = await self.store.search_candidates(MailboxId(view.mailbox_id),
                                                             substrings)
             if candidates is not None:
-                live = [uid for uid in live if uid in candidates]
-        context = SearchContext(view.exists, view.max_uid, Intervals.of(self.saved_result))
+                groups = [([uid for uid in live if uid in candidates], command.keys)]
         found: list[SearchMatch] = []
+        for uids, keys in groups:
+            found.extend(await self.search_among(uids, keys, context))
+        found.sort(key=lambda match: match.msn)
+        outcome = search_response(command, found, rev2=self.rev2)
+        if outcome.saved_uids is not None:
+            self.saved_result = list(outcome.saved_uids)
+        for response in outcome.responses:
+            self.send(response)
+        return ok(command.tag, "SEARCH completed")
+
+    async def search_among(self, uids: list[int], keys: Sequence[SearchKey],
+                           context: SearchContext) -> list[SearchMatch]:
+        """The messages of ``uids`` that match ``keys``, read as the keys need (BODY/TEXT
+        from the texts stored at delivery, where there are any)."""
+        view = self.require_selected()
+        found: list[SearchMatch] = []
+        # (Also with no UIDs: a mailbox deleted meanwhile is then MailboxNotFound.)
         entries = await self.store.mailbox_entries(MailboxId(view.mailbox_id),
-                                                   [Uid(uid) for uid in live])
-        # BODY/TEXT are decided from the texts stored at delivery, where there are any.
-        async for batch in self.content_batches(
-                entries, contents=search_needs_message(command.keys),
-                texts=search_needs_text(command.keys)):
+                                                   [Uid(uid) for uid in uids])
+        async for batch in self.content_batches(entries, contents=search_needs_message(keys),
+                                                texts=search_needs_text(keys)):
             for entry, raw, parsed, text in batch:
                 uid = int(entry.uid)
                 msn = view.msn(uid)
@@ -192,15 +222,10 @@ class MessageCommands(SessionCore):
                     modseq=int(entry.modseq), size=entry.size,
                     internal_date=entry.internal_date, recent=uid in view.recent,
                     raw=raw, parsed=parsed, stored_text=text)
-                if matches(command.keys, subject, context):
+                if matches(keys, subject, context):
                     found.append(SearchMatch(msn, uid, int(entry.modseq)))
             await self.out.drain()
-        outcome = search_response(command, found, rev2=self.rev2)
-        if outcome.saved_uids is not None:
-            self.saved_result = list(outcome.saved_uids)
-        for response in outcome.responses:
-            self.send(response)
-        return ok(command.tag, "SEARCH completed")
+        return found
 
     async def content_batches(self, entries: list[MailboxEntry], *, contents: bool,
                               texts: bool = False) -> AsyncIterator[list[Loaded]]:

@@ -511,6 +511,17 @@ class MailStore(Protocol):
         messages were indexed. Safe beside a running server."""
         ...
 
+    async def search_texts_containing(self, mailbox_id: MailboxId, body: Sequence[str],
+                                      text: Sequence[str]
+                                      ) -> tuple[set[Uid], set[Uid]] | None:
+        """The exact check of SEARCH BODY/TEXT keys (RFC 9051 §6.4.4) on the stored
+        texts, narrowed by the index: the UIDs whose body text contains every string of
+        ``body`` and whose whole text (``SearchText.whole``) every string of ``text``
+        (strings folded as the texts are), and the UIDs of messages stored without text,
+        which the caller must check itself. None when the index cannot narrow (no
+        string of three characters or more)."""
+        ...
+
     async def message_texts(self, message_ids: Iterable[MessageId]
                             ) -> dict[MessageId, SearchText]:
         """The search texts stored with those messages (those stored without have none

@@ -534,6 +534,15 @@ class SqliteStore:
         return await self._read(lambda connection: reads.search_candidates(
             connection, mailbox_id, query))
 
+    async def search_texts_containing(self, mailbox_id: MailboxId, body: Sequence[str],
+                                      text: Sequence[str]
+                                      ) -> tuple[set[Uid], set[Uid]] | None:
+        query = reads.fts_query([*body, *text])
+        if query is None:
+            return None
+        return await self._read(lambda connection: reads.search_texts_containing(
+            connection, mailbox_id, query, body, text))
+
     async def reindex(self, index: Callable[[bytes], tuple[str, SearchText]], *,
                       everything: bool = False, batch: int = 200) -> int:
         which = "" if everything else \

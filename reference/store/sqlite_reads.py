@@ -235,6 +235,28 @@ def search_candidates(connection: sqlite3.Connection, mailbox_id: MailboxId,
     return snapshot(connection, read)
 
 
+def search_texts_containing(connection: sqlite3.Connection, mailbox_id: MailboxId,
+                            query: str, body: Sequence[str], text: Sequence[str]
+                            ) -> tuple[set[Uid], set[Uid]]:
+    def read(connection: sqlite3.Connection) -> tuple[set[Uid], set[Uid]]:
+        get_mailbox(connection, mailbox_id)
+        # CROSS JOIN keeps the index's hits the outer loop (one MATCH, see
+        # search_candidates); instr() is the exact substring check, on the same folded
+        # texts the caller's matcher would read.
+        checks = "".join([" AND instr(h.body, ?) > 0"] * len(body)
+                         + [" AND instr(h.header || char(10) || h.body || char(10) ||"
+                            " h.mime, ?) > 0"] * len(text))
+        matched = {Uid(uid) for (uid,) in connection.execute(
+            "SELECT mm.uid FROM message_text h CROSS JOIN mailbox_messages mm"
+            " ON mm.message_id = h.rowid AND mm.mailbox_id = ? WHERE message_text MATCH ?"
+            + checks, (mailbox_id, query, *body, *text))}
+        unchecked = {Uid(uid) for (uid,) in connection.execute(
+            "SELECT mm.uid FROM messages_without_text u JOIN mailbox_messages mm"
+            " ON mm.message_id = u.message_id AND mm.mailbox_id = ?", (mailbox_id,))}
+        return matched, unchecked
+    return snapshot(connection, read)
+
+
 def message_texts(connection: sqlite3.Connection, ids_json: str
                   ) -> dict[MessageId, SearchText]:
     # The index's own copy of its texts (FTS5's content table, rowid = message id): a

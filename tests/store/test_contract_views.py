@@ -217,6 +217,28 @@ async def test_message_texts_are_the_texts_stored_at_delivery(store: MailStore,
     assert await store.search_candidates(inbox.id, ["a.txt"]) == {first.uid, 3}
 
 
+async def test_search_texts_containing_is_the_exact_check(store: MailStore,
+                                                          alice: Account) -> None:
+    """RFC 9051 §6.4.4 on the stored texts: BODY strings in the body text only, TEXT
+    strings in the whole text (across the line end between header and body too), all
+    of them; strings shorter than the index can narrow are still checked exactly;
+    messages stored without text come back unchecked, for the caller."""
+    inbox = await mailbox_named(store, alice.id, "INBOX")
+    for text in (SearchText("subject: hello", "a body with milestones", ""),
+                 SearchText("subject: milestones", "an empty body", ""),
+                 SearchText("", "milestones and a bo", "name=x")):
+        await store.store_message(NewMessage(
+            raw=b"x", internal_date=datetime(2025, 11, 24, 10, 0, 1, tzinfo=UTC),
+            deliveries=[Delivery(alice.id)], search_text=text))
+    await deliver(store, alice.id)                               # no search_text: UID 4
+    contains = store.search_texts_containing
+    assert await contains(inbox.id, ["milestones"], []) == ({1, 3}, {4})
+    assert await contains(inbox.id, [], ["milestones"]) == ({1, 2, 3}, {4})
+    assert await contains(inbox.id, ["milestones", "bo"], ["name=x"]) == ({3}, {4})
+    assert await contains(inbox.id, [], ["hello\na body"]) == ({1}, {4})
+    assert await contains(inbox.id, ["bo"], []) is None           # nothing to narrow by
+
+
 async def test_a_string_across_two_texts_is_still_a_candidate(store: MailStore,
                                                                alice: Account) -> None:
     """The texts are kept apart, but TEXT looks in them joined by line ends: a string
