@@ -191,6 +191,12 @@ class MessageCommands(SessionCore):
                 groups = [([uid for uid in live if uid in candidates], command.keys)]
         found: list[SearchMatch] = []
         for uids, keys in groups:
+            if not keys:
+                # Nothing left to check (the store matched the text keys): no reads. A
+                # MODSEQ key would be in ``keys``, so the match's MODSEQ is not used.
+                found.extend(SearchMatch(msn, uid, 0) for uid in uids
+                             if (msn := view.msn(uid)) is not None)
+                continue
             found.extend(await self.search_among(uids, keys, context))
         found.sort(key=lambda match: match.msn)
         outcome = search_response(command, found, rev2=self.rev2)
