@@ -39,6 +39,7 @@ from reference.imap.search import (
     SearchContext,
     SearchMatch,
     SearchSubject,
+    TextChecks,
     check_sequence_numbers,
     fold,
     fts_substrings,
@@ -47,6 +48,7 @@ from reference.imap.search import (
     search_needs_message,
     search_needs_text,
     search_response,
+    text_checks,
     uses_modseq,
 )
 from reference.imap.sequence_sets import Intervals, SequenceSet, SequenceSetError
@@ -585,3 +587,15 @@ def test_body_still_ignores_header_fields() -> None:
     (BODY keeps to the decoded text of the parts)."""
     assert not hit(TextKey(TextKeyName.BODY, "application/pdf"), on=subject(corpus.MIXED))
     assert not hit(TextKey(TextKeyName.TEXT, "application/zip"), on=subject(corpus.MIXED))
+
+
+def test_text_checks_split_the_top_level_and() -> None:
+    """The store may check the BODY/TEXT keys of the top-level AND (parenthesised groups
+    are ANDs too, RFC 9051 §6.4.4); those under NOT or OR stay with the matcher."""
+    flagged = SimpleKey(SimpleKeyName.FLAGGED)
+    negated = NotKey(TextKey(TextKeyName.BODY, "no"))
+    checks = text_checks([TextKey(TextKeyName.BODY, "Straße"),
+                          GroupKey((TextKey(TextKeyName.TEXT, "HI"), flagged)), negated])
+    assert (checks.body, checks.text) == (("strasse",), ("hi",))
+    assert checks.rest == (flagged, negated)
+    assert text_checks([flagged]) == TextChecks((), (), (flagged,))
