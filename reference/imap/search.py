@@ -103,6 +103,7 @@ __all__ = [
     "SearchMatch",
     "SearchOutcome",
     "SearchSubject",
+    "TextChecks",
     "check_sequence_numbers",
     "fold",
     "fts_substrings",
