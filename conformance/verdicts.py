@@ -30,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from conformance.requirements import load_index
+
 PASS = "PASS"
 FAIL = "FAIL"
 NON_STRICT = "NON-STRICT"
@@ -155,59 +157,22 @@ def teststatus(verdict: str, expected: str | None) -> tuple[str, str, str]:
 
 # --- requirement texts -------------------------------------------------------------------
 
-_index: Any = None
-_index_loaded = False
-
-
-def requirement_index() -> Any:
-    """conformance.requirements.load_index(), or None while it does not exist or fails."""
-    global _index, _index_loaded
-    if not _index_loaded:
-        _index_loaded = True
-        try:
-            from conformance import requirements  # type: ignore[attr-defined,unused-ignore]
-
-            _index = requirements.load_index()
-        except Exception:
-            _index = None
-    return _index
-
 
 def expand_requirements(markers: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Requirement markers as results entries {id, rfc, section, title, level, text}:
     one per id (text and title from the index), or one per marker without ids."""
-    index = requirement_index()
+    index = load_index()
     entries = []
     for marker in markers:
         rfc, section, level = marker["rfc"], marker["section"], marker["level"]
-        title = _title(index, rfc, section)
+        title = index.title(rfc, section) if rfc is not None and section is not None else ""
         for requirement_id in marker["ids"] or (None,):
             entry = {"id": requirement_id, "rfc": rfc, "section": section, "title": title,
                      "level": level, "text": ""}
-            found = _get(index, requirement_id) if requirement_id else None
+            found = index.get(requirement_id) if requirement_id else None
             if found is not None:
-                entry.update(rfc=getattr(found, "rfc", rfc),
-                             section=getattr(found, "section", section),
-                             title=getattr(found, "title", "") or title,
-                             level=getattr(found, "level", level) or level,
-                             text=getattr(found, "text", ""))
+                entry.update(rfc=found.rfc, section=found.section,
+                             title=found.title or title, level=found.level or level,
+                             text=found.text)
             entries.append(entry)
     return entries
-
-
-def _title(index: Any, rfc: int | None, section: str | None) -> str:
-    if index is None or rfc is None or section is None:
-        return ""
-    try:
-        return str(index.title(rfc, section) or "")
-    except Exception:
-        return ""
-
-
-def _get(index: Any, requirement_id: str) -> Any:
-    if index is None:
-        return None
-    try:
-        return index.get(requirement_id)
-    except Exception:
-        return None
