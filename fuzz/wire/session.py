@@ -4,7 +4,7 @@ of the connections before it, findings with the whole transcript, and telling a 
 
 from __future__ import annotations
 
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from conformance.drivers import GrammarViolation, TargetClosed, TargetTimeout
 from conformance.drivers._wire import WireDriver
@@ -14,11 +14,17 @@ from fuzz.wire.model import Finding, FindingKind
 D = TypeVar("D", bound=WireDriver)
 
 
+class _Connects(Protocol):
+    """A driver class: ``SmtpDriver.connect(spec, timeout=...)``."""
+
+    def connect(self, spec: TargetSpec, timeout: float = ...) -> WireDriver: ...
+
+
 class WireSession(Generic[D]):
     """Runs one program on fresh connections; subclasses send and judge."""
 
     # The driver class, to probe whether the target still greets a new connection.
-    driver_type: ClassVar[type[WireDriver]]
+    driver_type: ClassVar[_Connects]
     # Why a close where a response was due breaks the protocol (its RFC's words).
     unannounced_close: ClassVar[str]
 
@@ -47,8 +53,7 @@ class WireSession(Generic[D]):
         not greet a new connection either, else a close without the goodbye."""
         self.close()
         try:
-            probe = self.driver_type.connect(  # type: ignore[attr-defined]
-                self.spec, timeout=self.hang_timeout)
+            probe = self.driver_type.connect(self.spec, timeout=self.hang_timeout)
             probe.close()
         except (TargetTimeout, TargetClosed, GrammarViolation) as exc:
             return self._finding("crash", f"{why}; then no greeting on reconnect: {exc}")
