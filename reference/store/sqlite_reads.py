@@ -223,16 +223,20 @@ def search_candidates(connection: sqlite3.Connection, mailbox_id: MailboxId,
         get_mailbox(connection, mailbox_id)
         # The index answers first (one MATCH), then each hit is looked up in the
         # mailbox: a join with the mailbox outside would run a MATCH per message.
-        rows = connection.execute(
-            "SELECT mm.uid FROM mailbox_messages mm WHERE mm.mailbox_id = ?1"
+        hits = {Uid(uid) for (uid,) in connection.execute(
+            "SELECT mm.uid FROM mailbox_messages mm WHERE mm.mailbox_id = ?"
             " AND mm.message_id IN"
-            " (SELECT rowid FROM message_text WHERE message_text MATCH ?2)"
-            " UNION ALL"
-            " SELECT mm.uid FROM messages_without_text u"
-            " JOIN mailbox_messages mm ON mm.message_id = u.message_id"
-            " AND mm.mailbox_id = ?1", (mailbox_id, query)).fetchall()
-        return {Uid(uid) for (uid,) in rows}
+            " (SELECT rowid FROM message_text WHERE message_text MATCH ?)",
+            (mailbox_id, query))}
+        return hits | _uids_without_text(connection, mailbox_id)
     return snapshot(connection, read)
+
+
+def _uids_without_text(connection: sqlite3.Connection, mailbox_id: MailboxId) -> set[Uid]:
+    """Messages of the mailbox stored without search text: always candidates."""
+    return {Uid(uid) for (uid,) in connection.execute(
+        "SELECT mm.uid FROM messages_without_text u JOIN mailbox_messages mm"
+        " ON mm.message_id = u.message_id AND mm.mailbox_id = ?", (mailbox_id,))}
 
 
 def search_texts_containing(connection: sqlite3.Connection, mailbox_id: MailboxId,
@@ -250,10 +254,7 @@ def search_texts_containing(connection: sqlite3.Connection, mailbox_id: MailboxI
             "SELECT mm.uid FROM message_text h CROSS JOIN mailbox_messages mm"
             " ON mm.message_id = h.rowid AND mm.mailbox_id = ? WHERE message_text MATCH ?"
             + checks, (mailbox_id, query, *body, *text))}
-        unchecked = {Uid(uid) for (uid,) in connection.execute(
-            "SELECT mm.uid FROM messages_without_text u JOIN mailbox_messages mm"
-            " ON mm.message_id = u.message_id AND mm.mailbox_id = ?", (mailbox_id,))}
-        return matched, unchecked
+        return matched, _uids_without_text(connection, mailbox_id)
     return snapshot(connection, read)
 
 
