@@ -8,6 +8,7 @@
   rfcmail message show ADDRESS UID [--mailbox NAME] [--headers]
   rfcmail conform --target URL|NAME [...]      (conformance/run.py: the RFC suites)
   rfcmail fuzz --target URL|NAME [...]         (fuzz/wire/run.py: the wire fuzzer)
+  rfcmail report coverage [--rfc N] [--json]   (conformance/coverage.py: MUST coverage)
 
 Every command takes ``--config`` and ``--data-dir``; administration commands work on the
 same store file as a running server (SQLite in WAL mode lets them share it).
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         return _conform(argv[1:])
     if argv[:1] == ["fuzz"]:
         return _fuzz(argv[1:])
+    if argv[:1] == ["report"]:
+        return _report(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "command"):
@@ -92,6 +95,24 @@ def _fuzz(argv: list[str]) -> int:
     from fuzz.wire import run
 
     return run.main(argv)
+
+
+def _report(argv: list[str]) -> int:
+    """``rfcmail report coverage``: how many MUST-level requirements of each indexed RFC
+    the conformance suites check (conformance/coverage.py parses the options)."""
+    if argv[:1] != ["coverage"]:
+        print("usage: rfcmail report coverage [--rfc N] [--json] [--summary] "
+              "(rfcmail report coverage --help)", file=sys.stderr)
+        return 2
+    checkout = Path(__file__).resolve().parents[1]
+    if not (checkout / "conformance" / "coverage.py").is_file():
+        print("rfcmail: report needs the rfcmail checkout (conformance/)", file=sys.stderr)
+        return 2
+    if str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    from conformance import coverage
+
+    return coverage.main(argv[1:])
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -381,6 +402,9 @@ def _parser() -> argparse.ArgumentParser:
                              "(rfcmail conform --help)")
     commands.add_parser("fuzz", add_help=False,
                         help="fuzz a live SMTP or IMAP server (rfcmail fuzz --help)")
+    commands.add_parser("report", add_help=False,
+                        help="MUST-level coverage of the RFC suites "
+                             "(rfcmail report coverage --help)")
 
     def group(name: str, help_text: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
         sub = commands.add_parser(name, help=help_text)
