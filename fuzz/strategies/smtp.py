@@ -17,7 +17,7 @@ gives them. Two kinds:
 Everything drawn is valid and within the default ``SmtpLimits`` (RFC 5321 §4.5.3.1:
 local part at most 64 octets, domain 255, path 256; RFC 3461 §4.4 ENVID 100 characters,
 §4.2 ORCPT 500), so a conforming parser must accept all of it. Hostile inputs are made by
-mutating these (``fuzz/strategies/hostile.py``). Keyword arguments are validated when the
+mutating these (``fuzz.strategies.smtp_hostile``). Keyword arguments are validated when the
 strategy is built, as the Hypothesis style guide asks.
 
 Example::
