@@ -1,7 +1,7 @@
 """Targets: what a conformance run talks to, given as a URL or as a name.
 
 A URL names one listener of a server somebody else runs (loopback or a host the user
-gives); a name (``reference``, ``dovecot``, ``postfix``) is a server this run starts on
+gives); a name (``reference``, ``dovecot``, ``cyrus``, ``postfix``) is a server this run starts on
 loopback through ``interop/providers`` and stops at its end. Either way the suites get
 ``TargetSpec``s, one per protocol the target offers:
 
@@ -209,6 +209,23 @@ def _start_dovecot() -> StartedTarget:
     return _provider_target("dovecot", provider, specs, f"Dovecot {dovecot_version() or ''}")
 
 
+def _start_cyrus() -> StartedTarget:
+    from interop.providers.base import TEST_DOMAIN, TEST_PASSWORD
+    from interop.providers.cyrus import CyrusProvider, cyrus_version
+
+    provider = CyrusProvider(users=_USERS)
+    accounts = tuple(Account(u, TEST_PASSWORD) for u in _USERS)
+
+    def specs(p: CyrusProvider) -> dict[str, TargetSpec]:
+        host, port = p.endpoints["imap"]
+        return {"imap": TargetSpec("cyrus", "imap", host, port, accounts=accounts,
+                                   domain=TEST_DOMAIN, url=f"imap://{host}:{port}")}
+
+    started = _provider_target("cyrus", provider, specs, "Cyrus IMAP")
+    started.description = f"Cyrus IMAP {cyrus_version() or ''}"
+    return started
+
+
 def _start_postfix() -> StartedTarget:
     from interop.providers.base import TEST_DOMAIN, TEST_PASSWORD
     from interop.providers.postfix import PostfixProvider, postfix_version
@@ -230,6 +247,9 @@ NAMED_TARGETS: dict[str, NamedTarget] = {
                              "rfcmail serve from this checkout (SMTP, submission, IMAP)",
                              _start_reference),
     "dovecot": NamedTarget("dovecot", ("imap",), "a private Dovecot (IMAP)", _start_dovecot),
+    "cyrus": NamedTarget("cyrus", ("imap",),
+                         "a private Cyrus IMAP, unpacked from Debian's packages (IMAP)",
+                         _start_cyrus),
     "postfix": NamedTarget("postfix", ("smtp",), "a private Postfix smtpd (SMTP)",
                            _start_postfix),
 }

@@ -1,6 +1,7 @@
 """The peer providers start real servers on loopback and stop them again: the aiosmtpd
 sink takes a message, Dovecot answers LHLO and CAPABILITY and stores what LMTP delivers,
-rfcmail stores what SMTP delivers. A peer that is not installed is skipped, with why."""
+Cyrus logs in and stores what LMTP delivers, rfcmail stores what SMTP delivers. A peer
+that is not installed (or cannot be fetched, for Cyrus) is skipped, with why."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from interop.providers.aiosmtpd_sink import AiosmtpdSinkProvider
 from interop.providers.base import TEST_PASSWORD, ProviderUnavailable, has_exited
+from interop.providers.cyrus import CyrusProvider, unavailable_reason
 from interop.providers.dovecot import DovecotProvider, missing_packages
 from interop.providers.rfcmail import RfcmailProvider, rfcmail_executable
 from interop.providers.tools import process_tree_cpu_seconds
@@ -72,3 +74,30 @@ def test_rfcmail_stores_what_it_accepts_over_smtp() -> None:
             assert client.sendmail("load@example.test", ["user0000@example.test"],
                                    MESSAGE) == {}
         assert rfcmail.stored_messages() == 1
+
+
+@pytest.mark.skipif(bool(unavailable_reason()), reason=str(unavailable_reason()))
+def test_cyrus_logs_in_stores_an_lmtp_delivery_and_stops_with_its_services() -> None:
+    cyrus = CyrusProvider(users=("alice", "user0000"), start_timeout=60)
+    try:
+        cyrus.start()
+    except ProviderUnavailable as exc:          # e.g. no network for the first download
+        pytest.skip(f"Cyrus cannot be started here: {exc}")
+    try:
+        pid = cyrus.pid
+        host, port = cyrus.endpoints["imap"]
+        with imaplib.IMAP4(host, port, timeout=10) as imap:
+            assert b"IMAP4rev1" in imap.capability()[1][0].split()
+            assert imap.login("alice", TEST_PASSWORD)[0] == "OK"
+            assert imap.select("INBOX")[0] == "OK"
+            assert imap.logout()[0] == "BYE"
+        with imaplib.IMAP4(host, port, timeout=10) as imap, \
+                pytest.raises(imaplib.IMAP4.error):
+            imap.login("alice", "not-the-password")
+        with smtplib.LMTP(*cyrus.endpoints["lmtp"], timeout=10) as lmtp:
+            assert lmtp.sendmail("load@example.test", ["user0000@example.test"],
+                                 MESSAGE) == {}
+        assert cyrus.stored_messages() == 1
+    finally:
+        cyrus.stop()
+    assert has_exited(pid)
