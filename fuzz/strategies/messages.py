@@ -7,7 +7,10 @@ encoded-words, ``parameters()`` with RFC 2231 continuations and charsets (RFC 20
 and whole messages: ``messages()`` draws the bytes of a valid message with a MIME tree
 (nested multiparts, message/rfc822 and message/global parts, multipart/digest, encoded
 words, RFC 2231 parameters, 8-bit bodies and, with ``utf8=True``, UTF-8 header fields as
-RFC 6532 allows).
+RFC 6532 allows). ``rendered_messages()`` draws the same messages together with the tree
+they were rendered from (``RenderedMessage``: for every entity its ``ContentFields``, its
+header and body octets, its body parts or encapsulated message), for tree → bytes → tree
+properties.
 
 Valid means: a conforming parser must read the intended structure. In particular the
 boundaries of one message are distinct, none is a prefix of another, and no body line
@@ -37,7 +40,8 @@ import base64
 import binascii
 import functools
 import string
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from itertools import count
 
 from hypothesis import strategies as st
@@ -46,6 +50,9 @@ from hypothesis.errors import InvalidArgument
 from reference.message.encoded_words import encode_encoded_words
 
 __all__ = [
+    "ContentFields",
+    "ExpectedPart",
+    "RenderedMessage",
     "addr_specs",
     "address_lists",
     "atoms",
@@ -61,6 +68,7 @@ __all__ = [
     "parameters",
     "phrases",
     "quoted_strings",
+    "rendered_messages",
     "unstructured_texts",
 ]
 
@@ -258,10 +266,64 @@ _UTF8_PARAMETER_VALUES = st.text(string.ascii_letters + " ._-" + NON_ASCII, min_
 # --- MIME trees ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class ContentFields:
+    """What an entity's Content-* fields say (RFC 2045 §5-6, RFC 2183, RFC 3282, RFC 2557),
+    as a conforming parser must read them: the media type in lower case after the RFC
+    2045 §5.2 and RFC 2046 §5.1.5 defaults, parameters RFC 2231-decoded as (lower-case
+    name, value) in order, the transfer encoding and disposition in lower case, the
+    other values unfolded, as written."""
+
+    content_type: str
+    parameters: tuple[tuple[str, str], ...] = ()
+    transfer_encoding: str | None = None
+    disposition: str | None = None
+    disposition_parameters: tuple[tuple[str, str], ...] = ()
+    content_id: str | None = None
+    description: str | None = None
+    languages: tuple[str, ...] = ()
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpectedPart:
+    """One entity of a rendered message (RFC 2045 §2.4) and what it was rendered from:
+    ``header`` are its header fields' octets (each with its CRLF, folded as written),
+    ``body`` its body's octets (in its transfer encoding; for a multipart the preamble,
+    the body parts and the epilogue; RFC 2046 §5.1.1: the CRLF before a delimiter belongs
+    to the delimiter). ``field_names`` name the header fields in order; ``children`` are
+    a multipart's body parts, ``message`` the root entity of an encapsulated message
+    (message/rfc822, message/global)."""
+
+    content: ContentFields
+    header: bytes
+    body: bytes
+    field_names: tuple[str, ...]
+    children: tuple[ExpectedPart, ...] = ()
+    message: ExpectedPart | None = None
+
+    def walk(self) -> Iterator[ExpectedPart]:
+        """This entity and every one inside it, in the order they occur."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+        if self.message is not None:
+            yield from self.message.walk()
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """The bytes of a valid message and the tree they were rendered from: ``raw`` is
+    ``root.header`` + CRLF + ``root.body``."""
+
+    raw: bytes
+    root: ExpectedPart
+
+
+@dataclass(frozen=True)
 class _Leaf:
-    media: str
     header: tuple[str, ...]          # Content-* fields, type first
     body: bytes
+    content: ContentFields
 
 
 @dataclass(frozen=True)
@@ -311,14 +373,18 @@ def _text_leaves(draw: st.DrawFn, utf8: bool) -> _Leaf:
     encodings = ["quoted-printable", "base64"] + (["7bit"] if text.isascii() else ["8bit"])
     encoding = draw(st.sampled_from(encodings))
     header = [f"Content-Type: text/{subtype}" + draw(parameters("charset", charset))]
+    content = ContentFields(f"text/{subtype}", (("charset", charset),))
     if draw(st.booleans()):
         header.append(f"Content-Transfer-Encoding: {encoding}")
+        content = replace(content, transfer_encoding=encoding)
     elif encoding != "7bit":
         header.append(f"Content-Transfer-Encoding: {encoding.upper()}")
+        content = replace(content, transfer_encoding=encoding)
     if encoding == "7bit" and subtype == "plain" and draw(st.booleans()):
-        header = []                  # RFC 2045 §5.2: text/plain; charset=us-ascii, 7bit
-    header += draw(_optional_content_fields(utf8))
-    return _Leaf("text", tuple(header), _encoded_body(octets, encoding))
+        # RFC 2045 §5.2: "Content-type: text/plain; charset=us-ascii" by default
+        header, content = [], ContentFields("text/plain", (("charset", "US-ASCII"),))
+    more, content = draw(_optional_content_fields(utf8, content))
+    return _Leaf(tuple(header + more), _encoded_body(octets, encoding), content)
 
 
 @st.composite
@@ -326,28 +392,39 @@ def _attachments(draw: st.DrawFn, utf8: bool) -> _Leaf:
     media = draw(st.sampled_from(["application/octet-stream", "image/png", "audio/basic",
                                   "application/pdf", "x-custom/thing"]))
     filename = draw(_UTF8_PARAMETER_VALUES if utf8 else _PARAMETER_VALUES)
+    disposition = draw(st.sampled_from(["attachment", "inline"]))
     header = [f"Content-Type: {media}" + draw(parameters("name", filename)),
               "Content-Transfer-Encoding: base64",
-              f"Content-Disposition: {draw(st.sampled_from(['attachment', 'inline']))}"
-              + draw(parameters("filename", filename))]
-    header += draw(_optional_content_fields(utf8))
-    return _Leaf(media.split("/")[0], tuple(header), _encoded_body(
-        draw(st.binary(max_size=200)), "base64"))
+              f"Content-Disposition: {disposition}" + draw(parameters("filename", filename))]
+    content = ContentFields(media, (("name", filename),), "base64", disposition,
+                            (("filename", filename),))
+    more, content = draw(_optional_content_fields(utf8, content))
+    return _Leaf(tuple(header + more), _encoded_body(draw(st.binary(max_size=200)), "base64"),
+                 content)
 
 
 @st.composite
-def _optional_content_fields(draw: st.DrawFn, utf8: bool) -> list[str]:
+def _optional_content_fields(draw: st.DrawFn, utf8: bool, content: ContentFields
+                             ) -> tuple[list[str], ContentFields]:
     fields = []
     if draw(st.booleans()):
-        fields.append(f"Content-ID: <{draw(atoms())}@{draw(domains())}>")
+        content_id = f"<{draw(atoms())}@{draw(domains())}>"
+        fields.append(f"Content-ID: {content_id}")
+        content = replace(content, content_id=content_id)
     if draw(st.booleans()):
-        fields.append(f"Content-Description: {draw(unstructured_texts(utf8=utf8))}")
+        description = draw(unstructured_texts(utf8=utf8))
+        fields.append(f"Content-Description: {description}")
+        content = replace(content, description=description)
     if draw(st.integers(0, 4)) == 0:
-        fields.append("Content-Language: " + ", ".join(draw(st.lists(
-            st.sampled_from(["en", "fr", "de-CH", "x-klingon"]), min_size=1, max_size=3))))
+        languages = draw(st.lists(st.sampled_from(["en", "fr", "de-CH", "x-klingon"]),
+                                  min_size=1, max_size=3))
+        fields.append("Content-Language: " + ", ".join(languages))
+        content = replace(content, languages=tuple(languages))
     if draw(st.integers(0, 4)) == 0:
-        fields.append(f"Content-Location: http://{draw(domains())}/{draw(atoms())}")
-    return fields
+        location = f"http://{draw(domains())}/{draw(atoms())}"
+        fields.append(f"Content-Location: {location}")
+        content = replace(content, location=location)
+    return fields, content
 
 
 @st.composite
@@ -403,28 +480,55 @@ def _fold(line: str) -> str:
     return "\r\n ".join(out)
 
 
-def _render(node: _Leaf | _Multipart | _Message, boundaries: count[int],
-            in_digest: bool = False) -> tuple[list[str], bytes]:
-    """(Content-* header lines, body octets) of one entity."""
+def _header_octets(lines: list[str]) -> bytes:
+    return "".join(_fold(line) + CRLF for line in lines).encode()
+
+
+def _names(lines: list[str]) -> tuple[str, ...]:
+    return tuple(line.partition(":")[0] for line in lines)
+
+
+def _render(node: _Leaf | _Multipart | _Message, boundaries: count[int], in_digest: bool = False
+            ) -> tuple[list[str], bytes, ContentFields, tuple[ExpectedPart, ...],
+                       ExpectedPart | None]:
+    """(Content-* header lines, body octets, what the lines say, the expected body parts
+    of a multipart, the expected root of an encapsulated message) of one entity."""
     if isinstance(node, _Leaf):
-        return list(node.header), node.body
+        return list(node.header), node.body, node.content, (), None
     if isinstance(node, _Message):
+        # RFC 2046 §5.1.5: in a digest "the default Content-Type value for a body part is
+        # changed from "text/plain" to "message/rfc822""
         header = [] if in_digest else [f"Content-Type: message/{node.subtype}"]
-        return header, _render_message(node, boundaries)
+        media = "message/rfc822" if in_digest else f"message/{node.subtype}"
+        root = _render_message(node, boundaries)
+        return header, root.header + b"\r\n" + root.body, ContentFields(media), (), root
     boundary = f"=_{next(boundaries):04d}_{node.subtype}"
     body = [node.preamble.encode() + b"\r\n"] if node.preamble else []
+    children = []
     for child in node.children:
-        header, content = _render(child, boundaries, in_digest=node.subtype == "digest")
-        body.append(f"--{boundary}\r\n".encode() + "".join(
-            _fold(line) + CRLF for line in header).encode() + b"\r\n" + content + b"\r\n")
+        header, content, fields, parts, message = _render(
+            child, boundaries, in_digest=node.subtype == "digest")
+        octets = _header_octets(header)
+        body.append(f"--{boundary}\r\n".encode() + octets + b"\r\n" + content + b"\r\n")
+        children.append(ExpectedPart(fields, octets, content, _names(header), parts, message))
     body.append(f"--{boundary}--\r\n{node.epilogue}".encode())
-    return [f'Content-Type: multipart/{node.subtype}; boundary="{boundary}"'], b"".join(body)
+    return ([f'Content-Type: multipart/{node.subtype}; boundary="{boundary}"'], b"".join(body),
+            ContentFields(f"multipart/{node.subtype}", (("boundary", boundary),)),
+            tuple(children), None)
 
 
-def _render_message(message: _Message, boundaries: count[int]) -> bytes:
-    content_header, body = _render(message.root, boundaries)
+def _render_message(message: _Message, boundaries: count[int]) -> ExpectedPart:
+    """The root entity of ``message``: its header is the message's (RFC 2045 §3: the
+    MIME fields are among the RFC 5322 fields)."""
+    content_header, body, fields, parts, encapsulated = _render(message.root, boundaries)
     lines = [*message.header, "MIME-Version: 1.0", *content_header]
-    return "".join(_fold(line) + CRLF for line in lines).encode() + b"\r\n" + body
+    return ExpectedPart(fields, _header_octets(lines), body, _names(lines), parts,
+                        encapsulated)
+
+
+def _rendered(message: _Message) -> RenderedMessage:
+    root = _render_message(message, count(1))
+    return RenderedMessage(root.header + b"\r\n" + root.body, root)
 
 
 @_cached
@@ -433,8 +537,20 @@ def messages(*, utf8: bool = False, max_leaves: int = 6) -> st.SearchStrategy[by
     ``utf8`` allows UTF-8 in header fields (RFC 6532) and message/global parts."""
     _check_bool("utf8", utf8)
     _check_int("max_leaves", max_leaves, minimum=1, maximum=100)
+    return rendered_messages(utf8=utf8, max_leaves=max_leaves).map(lambda r: r.raw)
+
+
+@_cached
+def rendered_messages(*, utf8: bool = False,
+                      max_leaves: int = 6) -> st.SearchStrategy[RenderedMessage]:
+    """What ``messages()`` draws, with the tree it was rendered from: a
+    ``RenderedMessage`` whose ``root`` holds, for every entity, its content fields, the
+    octets of its header and body, and its body parts or encapsulated message, so that
+    a parser can be checked to recover exactly that structure and those octets."""
+    _check_bool("utf8", utf8)
+    _check_int("max_leaves", max_leaves, minimum=1, maximum=100)
     return st.builds(_Message, _message_headers(utf8), _trees(utf8, max_leaves)).map(
-        lambda message: _render_message(message, count(1)))
+        _rendered)
 
 
 # --- Hostile messages ---------------------------------------------------------------------
