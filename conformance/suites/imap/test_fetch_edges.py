@@ -226,12 +226,16 @@ def test_rev1_client_gets_no_utf8_quoted_strings(rev1_session: ImapDriver,
     """Appendix A: "Servers advertising both IMAP4rev1 and IMAP4rev2 MUST NOT generate
     UTF-8-quoted strings unless the client has issued "ENABLE IMAP4rev2"" (RFC 3501 §9:
     quoted strings are 7-bit). A message with raw UTF-8 in Subject and From, FETCHed
-    ENVELOPE by a rev1 client: 8-bit values must come as literals (the driver's grammar
-    check refuses an 8-bit quoted string from a rev1 session)."""
+    ENVELOPE by a rev1 client: 8-bit values must come as literals or be made 7-bit (the
+    driver's grammar check refuses an 8-bit quoted string from a rev1 session)."""
     _loaded(rev1_session, scratch, UTF8_HEADER, "utf8-header")
     view = one_fetch(expect_ok(rev1_session.command("FETCH 1 (ENVELOPE)"), "FETCH"), 1)
     envelope = view.envelope
     assert isinstance(envelope, tuple)
     subject = envelope[1]
-    assert subject in ("Grüße aus Köln", "Grüße aus Köln".encode()), (
+    # The requirement forbids only 8-bit quoted strings. RFC 3501 leaves headers in raw
+    # 8-bit undefined (RFC 5322 forbids them), so a rev1 server may send the value as a
+    # literal, or transliterated to 7 bits (Cyrus 3.6 puts an "X" for each 8-bit octet).
+    text = subject.decode("utf-8", "replace") if isinstance(subject, bytes) else subject
+    assert text == "Grüße aus Köln" or (text is not None and text.isascii()), (
         f"ENVELOPE subject of a raw UTF-8 Subject: got {subject!r}")

@@ -235,8 +235,11 @@ def test_pipelined_commands_run_in_order(loaded: Loaded) -> None:
     everything = Completion(StatusResponse(Condition.OK, "", "all"), untagged, b"")
     flags = [flag_set(item.flags) for data in everything.of_type(FetchData) if data.msn == 3
              for item in data.items if isinstance(item, FlagsItem)]
-    assert len(flags) == 2, f"two FETCH 3 (FLAGS) gave {len(flags)} FLAGS items"
-    assert "\\SEEN" not in flags[0] and "\\SEEN" in flags[1], (
+    # The first FLAGS comes from the first FETCH, the last from the second; a server may
+    # add unsolicited FETCH responses in between (§7.5.2: a STORE .SILENT may still
+    # report the change, as Cyrus does), so only the two ends are judged.
+    assert len(flags) >= 2, f"two FETCH 3 (FLAGS) gave {len(flags)} FLAGS items"
+    assert "\\SEEN" not in flags[0] and "\\SEEN" in flags[-1], (
         f"FETCH, STORE +FLAGS (\\Seen), FETCH pipelined: the FLAGS were {flags} (the STORE "
         "did not run between the two FETCHes)")
     assert search_result(everything, "SEARCH SEEN") >= {2, 3}, (
