@@ -2,8 +2,9 @@
 
 Endpoint: ``smtp`` (inbound SMTP, RFC 5321, STARTTLS offered with a self-signed
 certificate). Recipients: ``TEST_USERS`` at ``domain`` as Postfix virtual mailboxes
-(virtual(8) delivers into ``<workdir>/mail/<user>/`` maildirs), everything else is
-refused with 550 5.1.1; no relaying (mynetworks is empty, relay_domains too).
+(virtual(8) delivers into ``<workdir>/mail/<user>/`` maildirs), postmaster@``domain``
+an alias of the first user (RFC 5321 §4.5.1), everything else is refused with 550
+5.1.1; no relaying (mynetworks is empty, relay_domains too).
 
 Nothing of the system's Postfix configuration is used: main.cf and master.cf are
 generated in ``<workdir>/etc`` (master.cf from Debian's ``master.cf.dist``, no chroot, the
@@ -119,6 +120,10 @@ class PostfixProvider(Provider):
             path.chmod(mode)
         (etc / "vmailbox").write_text("".join(f"{user}@{self.domain} {user}/\n"
                                               for user in self.users))
+        # RFC 5321 §4.5.1: postmaster at the local domain MUST be accepted; it goes to
+        # the first user (lookups are case-insensitive, "<Postmaster>" gets the domain).
+        (etc / "virtual").write_text(f"postmaster@{self.domain} {self.users[0]}@{self.domain}\n"
+                                     if self.users else "")
         tls_lines: list[str] = []
         if self.tls:
             from reference.net.tls import CertificatePaths, write_self_signed
@@ -146,6 +151,7 @@ class PostfixProvider(Provider):
             "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination",
             f"virtual_mailbox_domains = {self.domain}",
             f"virtual_mailbox_maps = texthash:{etc / 'vmailbox'}",
+            f"virtual_alias_maps = texthash:{etc / 'virtual'}",
             f"virtual_mailbox_base = {self.mail_root}",
             f"virtual_uid_maps = static:{owner.pw_uid}",
             f"virtual_gid_maps = static:{owner.pw_gid}",
