@@ -36,6 +36,9 @@ requirement: {id, rfc, section, title, level, text}, verdicts: {target: verdict 
 tests: {target: [test]}, agree: bool}]}``: one row per requirement (by id, or RFC and
 section when a test names no id); a target's verdict for a row is the worst of its tests
 (ERROR, FAIL, NON-STRICT, PASS, INFORMATIONAL, UNSUPPORTED, SKIPPED, in that order).
+``agree`` compares the verdicts that judge the target (``JUDGED``): a target that does not
+advertise the capability (UNSUPPORTED), was not asked (SKIPPED) or does not speak the
+protocol (null) does not disagree with the others.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ SCHEMA = 1
 # Worst first: what a matrix cell shows when a requirement has several tests.
 SEVERITY = ("ERROR", "FAIL", "NON-STRICT", "PASS", "INFORMATIONAL", "UNSUPPORTED",
             "SKIPPED")
+# The verdicts that say something about the target; the rest say it was not judged.
+JUDGED = frozenset({"ERROR", "FAIL", "NON-STRICT", "PASS", "INFORMATIONAL"})
 _COLOURS = {"PASS": "#2e7d32", "FAIL": "#c62828", "ERROR": "#6a1b9a",
             "NON-STRICT": "#ef6c00", "INFORMATIONAL": "#1565c0", "UNSUPPORTED": "#757575",
             "SKIPPED": "#9e9e9e", None: "#bdbdbd"}
@@ -275,7 +280,7 @@ def build_matrix(run_id: str, documents: Iterable[dict[str, Any]]) -> dict[str, 
                     row["verdicts"][name] = result["verdict"]
     ordered = sorted(rows.values(), key=lambda r: _requirement_key(r["requirement"]))
     for row in ordered:
-        seen = {v for v in row["verdicts"].values() if v is not None}
+        seen = {v for v in row["verdicts"].values() if v in JUDGED}
         row["agree"] = len(seen) <= 1
     return {"schema": SCHEMA, "run_id": run_id, "targets": targets, "rows": ordered,
             "unavailable": {d["target"]["name"]: d["unavailable"]
@@ -291,7 +296,8 @@ def render_matrix_html(matrix: dict[str, Any]) -> str:
         parts.append(f"<p><strong>{e(name)} unavailable:</strong> {e(why)}</p>")
     disagreements = sum(1 for r in matrix["rows"] if not r["agree"])
     parts.append(f"<p>{len(matrix['rows'])} requirements, {disagreements} where the targets "
-                 "disagree (highlighted).</p><table><tr><th>requirement</th><th>level</th>"
+                 "disagree (highlighted; UNSUPPORTED and SKIPPED do not count).</p>"
+                 "<table><tr><th>requirement</th><th>level</th>"
                  + "".join(f"<th><a href='{e(safe_name(t))}/report.html'>{e(t)}</a></th>"
                            for t in matrix["targets"]) + "<th>text</th></tr>")
     for row in matrix["rows"]:

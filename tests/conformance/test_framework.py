@@ -59,6 +59,7 @@ def test_target_urls() -> None:
     assert submission.address(submission.accounts[0]) == "bob"
     assert parse_target("imap://127.0.0.1:143").accounts == ()
     assert target_protocols("reference") == ("smtp", "imap")
+    assert target_protocols("cyrus") == target_protocols("dovecot") == ("imap",)
     assert target_protocols("smtps://h") == ("smtp",)
     assert parse_account("carol@x.test:a:b") == Account("carol@x.test", "a:b")
     spec = parse_target("smtp://127.0.0.1:2525").with_options(
@@ -378,3 +379,25 @@ def test_smoke_suites_against_the_reference(pytester: pytest.Pytester) -> None:
                            "results.json").read_text())
     assert document["target"]["protocol"] == "imap smtp"
     assert {r["verdict"] for r in document["results"]} == {"PASS"}
+
+
+def _document(name: str, verdicts: dict[str, str]) -> dict[str, Any]:
+    """A results.json document of ``name`` with one test per requirement id."""
+    return {"target": {"name": name}, "unavailable": None, "results": [
+        {"test": f"t::{key}", "verdict": verdict,
+         "requirements": [{"id": key, "rfc": 9051, "section": "6.3.1", "level": "MUST"}]}
+        for key, verdict in verdicts.items()]}
+
+
+def test_matrix_agreement_counts_only_judged_verdicts() -> None:
+    """UNSUPPORTED, SKIPPED and a target without the protocol (null) do not disagree."""
+    matrix = report.build_matrix("m", [
+        _document("reference", {"A": "PASS", "B": "PASS", "C": "PASS", "D": "PASS"}),
+        _document("cyrus", {"A": "UNSUPPORTED", "B": "FAIL", "C": "SKIPPED"}),
+        _document("dovecot", {"A": "PASS", "B": "PASS", "C": "NON-STRICT"}),
+    ])
+    rows = {row["key"]: row for row in matrix["rows"]}
+    assert rows["A"]["agree"] and rows["D"]["agree"]
+    assert not rows["B"]["agree"] and not rows["C"]["agree"]
+    assert rows["D"]["verdicts"] == {"reference": "PASS", "cyrus": None, "dovecot": None}
+
