@@ -5,9 +5,13 @@
 #                          "No configuration", so no main.cf and no daemon on port 25
 #   dovecot-imapd, -lmtpd, -managesieved, -sieve
 #                          run as private instances by interop/providers/dovecot.py
+#   Cyrus IMAP             NOT installed (Debian's cyrus-common conflicts with
+#                          imap-server: installing it would remove dovecot-imapd);
+#                          its packages are fetched with apt-get download and unpacked
+#                          into a cache by interop/providers/cyrus.py, nothing installed
 #
-#   scripts/install-peers.sh           the packages above
-#   scripts/install-peers.sh PKG...    these packages instead
+#   scripts/install-peers.sh           the packages above, then the Cyrus cache
+#   scripts/install-peers.sh PKG...    these packages instead (no Cyrus)
 #
 # Idempotent: when every package is installed already, apt is not run at all.
 # No system service starts: while apt runs, /usr/sbin/policy-rc.d denies every
@@ -17,7 +21,20 @@
 set -euo pipefail
 
 PACKAGES=(postfix dovecot-imapd dovecot-lmtpd dovecot-managesieved dovecot-sieve)
-[ $# -gt 0 ] && PACKAGES=("$@")
+FETCH_CYRUS=1
+if [ $# -gt 0 ]; then PACKAGES=("$@"); FETCH_CYRUS=0; fi
+CHECKOUT=$(cd "$(dirname "$0")/.." && pwd)
+
+# Cyrus: download and unpack only (a few MB, seconds); never apt-get install.
+fetch_cyrus() {
+  [ "$FETCH_CYRUS" = 1 ] || return 0
+  if [ -x "$CHECKOUT/.venv/bin/python" ]; then
+    (cd "$CHECKOUT" && .venv/bin/python -m interop.providers.cyrus) ||
+      echo "Cyrus not fetched (the provider fetches it on first use)" >&2
+  else
+    echo "no .venv yet: Cyrus is fetched on first use of interop/providers/cyrus.py" >&2
+  fi
+}
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -32,6 +49,7 @@ for package in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "peers already installed: ${PACKAGES[*]}"
+  fetch_cyrus
   exit 0
 fi
 echo "installing: ${missing[*]}"
@@ -78,3 +96,4 @@ if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   done
 fi
 dpkg-query -W -f='${Package} ${Version}\n' "${PACKAGES[@]}"
+fetch_cyrus

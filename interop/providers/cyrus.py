@@ -8,7 +8,8 @@ else ``~/.cache/rfcmail/cyrus/<version>``), together with
 the library packages they need that are not installed (followed through their own
 dependencies) and ``sasl2-bin`` for ``saslpasswd2``. Nothing is installed or upgraded on
 the system: the binaries run with ``LD_LIBRARY_PATH`` pointing into the cache. The first
-start downloads (a few MB); later ones reuse the cache.
+start downloads (a few MB); later ones reuse the cache. ``python -m
+interop.providers.cyrus`` (run by scripts/install-peers.sh) fetches it ahead of time.
 
 Endpoints: ``imap`` (plaintext LOGIN and AUTHENTICATE PLAIN/LOGIN allowed, no TLS) and
 ``lmtp`` (RCPT ``user@any.domain`` delivers to ``user``). Users: ``TEST_USERS`` with one
@@ -373,3 +374,8 @@ def _run_as() -> pwd.struct_passwd:
         return pwd.getpwnam("mail")
     except KeyError as exc:
         raise ProviderError("system user 'mail' missing") from exc
+
+
+if __name__ == "__main__":          # python -m interop.providers.cyrus: fetch it now
+    unpacked = install_cyrus()
+    print(f"Cyrus {cyrus_version()} unpacked in {unpacked}")
