@@ -17,7 +17,9 @@ What counts (conformance/DESIGN.md, "Coverage"):
   several it cannot say which, so it covers none of them: they stay uncovered, flagged
   "section marker" (a test names their section and level, not them).
 - A test marked ``informational`` never fails, so it checks nothing: what only such
-  tests name stays uncovered, flagged "informational only".
+  tests name stays uncovered, flagged "informational only". So does what only markers of
+  SHOULD, SHOULD NOT or MAY level name (a test that checks the SHOULD half of a sentence
+  whose other half is a MUST is NON-STRICT at worst): "SHOULD-level test only".
 - ``conformance/not_observable.toml`` lists requirements that a client cannot observe
   against a server (rules for clients, relays, DNS, queues, operators). They are counted
   apart: "observable" is the total less those, and the share of it that is covered is
@@ -154,6 +156,7 @@ class RequirementCoverage:
     tests: tuple[str, ...] = ()           # tests that check it (by id, or its section alone)
     section_tests: tuple[str, ...] = ()   # tests naming only its section and level, ambiguously
     informational_tests: tuple[str, ...] = ()
+    should_tests: tuple[str, ...] = ()    # tests naming it in a SHOULD / MAY level marker
     not_observable: str | None = None     # why a client cannot observe it (when uncovered)
 
     @property
@@ -167,6 +170,8 @@ class RequirementCoverage:
             found.append("section marker")
         if self.informational_tests:
             found.append("informational only")
+        if self.should_tests:
+            found.append("SHOULD-level test only")
         return found
 
     def as_json(self) -> dict[str, Any]:
@@ -174,6 +179,7 @@ class RequirementCoverage:
         return {"id": r.id, "section": r.section, "level": r.level, "text": r.text,
                 "tests": list(self.tests), "section_tests": list(self.section_tests),
                 "informational_tests": list(self.informational_tests),
+                "should_tests": list(self.should_tests),
                 "not_observable": self.not_observable}
 
 
@@ -241,10 +247,12 @@ def compute(index: RequirementIndex, citations: Iterable[Citation],
     checking: dict[str, set[str]] = {}
     by_section: dict[str, set[str]] = {}
     informational: dict[str, set[str]] = {}
+    should: dict[str, set[str]] = {}
     problems: list[str] = []
     for citation in citations:
         for requirement_id in _cited(index, citation, by_section, problems):
-            target = informational if citation.informational else checking
+            target = (informational if citation.informational
+                      else checking if _level(citation.level) in MUST_LEVELS else should)
             target.setdefault(requirement_id, set()).add(citation.test)
     for requirement_id in not_observable:
         found = index.get(requirement_id)
@@ -266,11 +274,19 @@ def compute(index: RequirementIndex, citations: Iterable[Citation],
                 section_tests=tuple(sorted(by_section.get(r.id, set())
                                            - checking.get(r.id, set()))),
                 informational_tests=tuple(sorted(informational.get(r.id, ()))),
+                should_tests=tuple(sorted(should.get(r.id, set()) - checking.get(r.id, set()))),
                 not_observable=not_observable.get(r.id))
             for r in index.select(rfc=number) if r.level in MUST_LEVELS)
         result.append(RfcCoverage(number, entries))
     tests = len({c.test for c in citations})
     return Coverage(result, tests, problems)
+
+
+def _level(keyword: str) -> str | None:
+    try:
+        return normalise_level(keyword)
+    except ValueError:
+        return None
 
 
 def _cited(index: RequirementIndex, citation: Citation, by_section: dict[str, set[str]],
@@ -287,9 +303,8 @@ def _cited(index: RequirementIndex, citation: Citation, by_section: dict[str, se
         return known
     if citation.rfc is None or citation.section is None:
         return []
-    try:
-        level = normalise_level(citation.level)
-    except ValueError:
+    level = _level(citation.level)
+    if level is None:
         problems.append(f"{citation.test}: level {citation.level!r} is not a keyword")
         return []
     section = normalise_section(citation.section)

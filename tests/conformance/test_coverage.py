@@ -64,6 +64,10 @@ FAKE_SUITE = textwrap.dedent('''
     def test_should_only(n):
         pass
 
+    @pytest.mark.requirement(rfc=9999, section="1", level="SHOULD", ids=("RFC9999-1-2",))
+    def test_the_should_half_of_a_must_sentence():
+        pass
+
     def test_without_marker():
         pass
 ''')
@@ -88,7 +92,8 @@ def test_collect_citations_reads_markers_through_pytest_collection(suite: Path) 
     assert set(by_test) == {("test_by_id", "MUST"), ("test_by_section_unambiguous", "MUST NOT"),
                             ("test_by_section_ambiguous", "MUST"),
                             ("test_informational", "MUST"), ("test_should_only[1]", "SHOULD"),
-                            ("test_should_only[2]", "SHOULD")}
+                            ("test_should_only[2]", "SHOULD"),
+                            ("test_the_should_half_of_a_must_sentence", "SHOULD")}
     assert by_test["test_by_id", "MUST"].ids == ("RFC9999-1-1",)
     assert by_test["test_by_section_unambiguous", "MUST NOT"].ids == ()
     assert by_test["test_by_section_unambiguous", "MUST NOT"].section == "2"
@@ -110,7 +115,8 @@ def test_counts_on_the_fake_suite(suite: Path) -> None:
     # MUST-level: 1-1, 1-2, 2-1, 2-2, 3-1 (1-3 is a SHOULD).
     assert rfc.total == 5
     # 1-1 by id; 2-1 by the only MUST NOT of §2. Not 1-2 (§1 has two MUSTs: the section
-    # marker cannot say which), not 2-2 (informational only).
+    # marker cannot say which; the marker naming it is SHOULD-level), not 2-2
+    # (informational only).
     assert {r.requirement.id for r in rfc.requirements if r.covered} == {"RFC9999-1-1",
                                                                          "RFC9999-2-1"}
     assert rfc.covered == 2
@@ -118,7 +124,7 @@ def test_counts_on_the_fake_suite(suite: Path) -> None:
     assert rfc.observable == 4
     uncovered = {r.requirement.id: r for r in rfc.uncovered}
     assert set(uncovered) == {"RFC9999-1-2", "RFC9999-2-2"}
-    assert uncovered["RFC9999-1-2"].flags == ["section marker"]
+    assert uncovered["RFC9999-1-2"].flags == ["section marker", "SHOULD-level test only"]
     assert uncovered["RFC9999-1-2"].section_tests[0].endswith("::test_by_section_ambiguous")
     assert uncovered["RFC9999-2-2"].flags == ["informational only"]
     assert result.rfc(9998).covered == 0 and result.rfc(9998).total == 1
@@ -146,7 +152,7 @@ def test_the_text_report(suite: Path, capsys: pytest.CaptureFixture[str]) -> Non
                            index=FAKE)
     assert status == 0
     assert capsys.readouterr().out == textwrap.dedent('''\
-        MUST-level requirements (MUST, MUST NOT, SHALL) checked by 6 conformance tests
+        MUST-level requirements (MUST, MUST NOT, SHALL) checked by 7 conformance tests
 
            RFC        covered  not observable  observable covered
           9998      0/1     0%               0           0/1     0%
@@ -157,7 +163,7 @@ def test_the_text_report(suite: Path, capsys: pytest.CaptureFixture[str]) -> Non
           RFC9998-1-1            §1          MUST     The server MUST do RFC9998-1-1.
 
         RFC 9999: 2 not covered
-          RFC9999-1-2            §1          MUST     The server MUST do RFC9999-1-2. [section marker]
+          RFC9999-1-2            §1          MUST     The server MUST do RFC9999-1-2. [section marker] [SHOULD-level test only]
           RFC9999-2-2            §2          MUST     The server MUST do RFC9999-2-2. [informational only]
 
         RFC 9999: 1 not observable by a client
