@@ -153,3 +153,65 @@ def test_help_without_arguments_gets_211_or_214(smtp: SmtpDriver) -> None:
     ehlo(smtp)
     expect(smtp.command("HELP"), 211, 214, what="HELP")
     in_step(smtp, "after HELP")
+
+
+# A mailbox in a VRFY or EXPN reply line: "<local-part@domain>", or a bare
+# "local-part@domain" (RFC 5321 §3.5.1).
+_REPLY_MAILBOX = re.compile(r"<([^<>\s]+@[^<>\s]+)>|(?:^|\s)([^<>\s]+@[^<>\s]+)(?:\s|$)")
+
+
+def _mailboxes(lines: list[str]) -> list[str]:
+    found = []
+    for line in lines:
+        match = _REPLY_MAILBOX.search(line)
+        if match:
+            found.append(match.group(1) or match.group(2))
+    return found
+
+
+@pytest.mark.requirement(rfc=5321, section="3.5.2", level="MUST", ids=("RFC5321-3.5.2-4",))
+def test_the_mailbox_vrfy_returns_is_usable_in_rcpt(smtp: SmtpDriver, recipient: str) -> None:
+    """RFC 5321 §3.5.2: "When addresses, rather than free-form debugging information, are
+    returned, EXPN and VRFY MUST return only valid domain addresses that are usable in
+    SMTP RCPT commands": the mailbox of a 250/251 reply to VRFY of a local user is then
+    accepted by RCPT (VRFY of the local user's address, and of its local part)."""
+    ehlo(smtp)
+    mailboxes = []
+    for name in (recipient, recipient.rpartition("@")[0]):
+        reply = smtp.command(f"VRFY {name}")
+        if reply.code in (250, 251):
+            found = _mailboxes(reply.lines)
+            assert found, f"VRFY {name} answered {reply.code} without a mailbox: {reply}"
+            mailboxes += found
+    if not mailboxes:
+        pytest.skip(f"not observed: VRFY verified nothing (the last reply: {reply})")
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    for mailbox in mailboxes:
+        expect(smtp.rcpt_to(mailbox), 250, 251, what=f"RCPT TO:<{mailbox}> (from VRFY)")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="3.5.1", level="MUST", ids=("RFC5321-3.5.1-5",))
+@pytest.mark.requirement(rfc=5321, section="3.5.2", level="MUST", ids=("RFC5321-3.5.2-4",))
+@pytest.mark.needs("EXPN")
+def test_expn_gives_the_mailboxes_of_the_list(smtp: SmtpDriver, recipient: str) -> None:
+    """RFC 5321 §3.5.1: "For the EXPN command, the string identifies a mailing list, and
+    the successful (i.e., 250) multiline response MAY include the full name of the users
+    and MUST give the mailboxes on the mailing list"; §3.5.2: each "usable in SMTP RCPT
+    commands". EXPN of postmaster (an alias at most sites) and of the local user."""
+    ehlo(smtp)
+    expanded = []
+    for name in ("postmaster", recipient.rpartition("@")[0]):
+        reply = smtp.command(f"EXPN {name}")
+        if reply.code != 250:
+            continue
+        mailboxes = _mailboxes(reply.lines)
+        assert len(mailboxes) == len(reply.lines), (
+            f"EXPN {name}: a line of the 250 reply gives no mailbox: {reply}")
+        expanded += mailboxes
+    if not expanded:
+        pytest.skip("not observed: EXPN expanded neither postmaster nor the local user")
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    for mailbox in expanded:
+        expect(smtp.rcpt_to(mailbox), 250, 251, what=f"RCPT TO:<{mailbox}> (from EXPN)")
+    expect(smtp.command("RSET"), 250, what="RSET")

@@ -5,6 +5,7 @@ the target offers it (with ``--target reference`` it does)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 
@@ -22,6 +23,7 @@ from conformance.suites.smtp.support import (
     open_transaction,
     prepended_fields,
 )
+from conformance.targets import Account, TargetSpec
 
 pytestmark = pytest.mark.protocol("smtp")
 
@@ -54,12 +56,25 @@ def unfolded(field: bytes) -> bytes:
     return re.sub(rb"\r\n[ \t]", b" ", field)
 
 
+def stored_as_sent(smtp: SmtpDriver, recipient: str, mailstore: Mailstore,
+                   message: KnownMessage, observe: Observe, what: str) -> None:
+    """Send ``message`` to ``recipient`` in a transaction of its own, assert its 250, and
+    (with IMAP) that it is stored as sent, behind trace fields only (RFC 5321 §4.4)."""
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    expect(smtp.data(message.raw), 250, what=what)
+    stored = stored_copy(mailstore, message, observe)
+    if stored is not None:
+        prepended_fields(stored, message.raw)
+
+
 @pytest.mark.requirement(rfc=5321, section="4.5.2", level="MUST")
 @pytest.mark.requirement(rfc=5321, section="4.1.1.4", level="MUST",
                          ids=("RFC5321-4.1.1.4-6",))
 @pytest.mark.requirement(rfc=5321, section="4.4", level="MUST", ids=("RFC5321-4.4-7",))
 @pytest.mark.requirement(rfc=5321, section="2.1", level="MUST", ids=("RFC5321-2.1-2",))
 @pytest.mark.requirement(rfc=5321, section="6.1", level="MUST NOT", ids=("RFC5321-6.1-1",))
+@pytest.mark.requirement(rfc=5321, section="4.1.1.4", level="MUST NOT", ids=("RFC5321-4.1.1.4-2",))
 def test_message_is_stored_exactly_as_sent(smtp: SmtpDriver, recipient: str,
                                            mailstore: Mailstore, observe: Observe) -> None:
     """RFC 5321 §4.5.2: the receiver removes the period the sender added to lines that
@@ -67,17 +82,16 @@ def test_message_is_stored_exactly_as_sent(smtp: SmtpDriver, recipient: str,
     line is composed of a single period, it is treated as the end of mail indicator. If
     the first character is a period and there are other characters on the line, the
     first character is deleted."). Lines ".", "..", ". " and ".x" come back as sent, with
-    only trace fields in front (§4.4: "SMTP servers MUST prepend Received lines")."""
+    only trace fields in front (§4.4: "SMTP servers MUST prepend Received lines"), and
+    the last line ends the message (§4.1.1.4: "the first <CRLF> of this terminating
+    sequence is also the <CRLF> that ends the final line of the data. An extra <CRLF> MUST
+    NOT be added, as that would cause an empty line to be added to the message")."""
     body = (b"Lines that begin with a period:\r\n.\r\n..\r\n. \r\n.leading\r\n"
             b"...three\r\n\r\nand others:\r\nends with a period.\r\n  indented\r\n"
             b"\ttabbed\r\ntrailing space \r\n\r\n\r\nlast line\r\n")
     message = known_message(recipient, subject="transparency", body=body)
-    mailstore.expect(message)
-    open_transaction(smtp, recipient)
-    expect(smtp.data(message.raw), 250, what="the end of the mail data")
-    stored = stored_copy(mailstore, message, observe)
-    if stored is not None:
-        prepended_fields(stored, message.raw)
+    stored_as_sent(smtp, recipient, mailstore, message, observe,
+                   what="the end of the mail data")
 
 
 @pytest.mark.requirement(rfc=5321, section="4.5.2", level="MUST")
@@ -202,12 +216,8 @@ def test_a_message_of_64k_octets_is_accepted(smtp: SmtpDriver, recipient: str,
     line = b"0123456789" * 7 + b"abcdef\r\n"                  # 78 octets
     message = known_message(recipient, subject="64K", body=line * 841)   # 65598 + header
     assert len(message.raw) >= 65536
-    mailstore.expect(message)
-    open_transaction(smtp, recipient)
-    expect(smtp.data(message.raw), 250, what=f"a message of {len(message.raw)} octets")
-    stored = stored_copy(mailstore, message, observe)
-    if stored is not None:
-        prepended_fields(stored, message.raw)
+    stored_as_sent(smtp, recipient, mailstore, message, observe,
+                   what=f"a message of {len(message.raw)} octets")
 
 
 @pytest.mark.requirement(rfc=5321, section="4.5.3.1", level="MUST", ids=("RFC5321-4.5.3.1-1",))
@@ -220,12 +230,8 @@ def test_text_lines_of_1000_octets_are_accepted(smtp: SmtpDriver, recipient: str
     that begins with a period (1001 octets on the wire once stuffed)."""
     body = b"x" * 998 + b"\r\n" + b"." + b"y" * 997 + b"\r\n"
     message = known_message(recipient, subject="1000-octet lines", body=body)
-    mailstore.expect(message)
-    open_transaction(smtp, recipient)
-    expect(smtp.data(message.raw), 250, what="a message with 1000-octet lines")
-    stored = stored_copy(mailstore, message, observe)
-    if stored is not None:
-        prepended_fields(stored, message.raw)
+    stored_as_sent(smtp, recipient, mailstore, message, observe,
+                   what="a message with 1000-octet lines")
 
 
 @pytest.mark.requirement(rfc=5321, section="3.3", level="MUST NOT", ids=("RFC5321-3.3-10",))
@@ -263,13 +269,8 @@ def test_trace_fields_already_in_the_message_are_kept(smtp: SmtpDriver, recipien
                 b"Received: this one is not a Stamp at all"]
     base = known_message(recipient, subject="earlier trace fields")
     message = KnownMessage(base.token, b"\r\n".join(received) + b"\r\n" + base.raw)
-    mailstore.expect(message)
-    open_transaction(smtp, recipient)
-    expect(smtp.data(message.raw), 250,
-           what="a message with earlier (and malformed) Received fields")
-    stored = stored_copy(mailstore, message, observe)
-    if stored is not None:
-        prepended_fields(stored, message.raw)
+    stored_as_sent(smtp, recipient, mailstore, message, observe,
+                   what="a message with earlier (and malformed) Received fields")
 
 
 @pytest.mark.requirement(rfc=5321, section="4.1.1.10", level="MUST", ids=("RFC5321-4.1.1.10-4",))
@@ -310,3 +311,130 @@ def test_unmatched_resent_fields_are_not_a_reason_to_refuse(smtp: SmtpDriver, re
     mailstore.expect(message)
     open_transaction(smtp, recipient)
     expect(smtp.data(message.raw), 250, what="a message with Resent-To and no Resent-From")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.2.5", level="MUST NOT",
+                         ids=("RFC5321-4.2.5-1", "RFC5321-4.2.5-3"))
+@pytest.mark.requirement(rfc=5321, section="4.1.1.4", level="MUST", ids=("RFC5321-4.1.1.4-7",))
+def test_the_reply_to_the_data_says_whether_the_message_is_delivered(
+        smtp: SmtpDriver, recipient: str, mailstore: Mailstore) -> None:
+    """RFC 5321 §4.2.5: "When an SMTP server returns a temporary error status (4yz) code
+    after the DATA command is completed with <CRLF>.<CRLF>, it MUST NOT make a subsequent
+    attempt to deliver that message", and after a 5yz "it MUST NOT make any subsequent
+    attempt"; §4.1.1.4: "If the processing fails, the receiver MUST send a failure reply".
+    A message with a bare LF in its body (§2.3.8 forbids it; servers refuse it or take
+    it): refused, it never shows up (waited for 3 s); accepted (250), it does."""
+    if not mailstore.available:
+        pytest.skip("UNSUPPORTED: the target offers no IMAP to see what was delivered")
+    message = known_message(recipient, subject="bare LF", body=b"bare\nLF\r\n")
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    expect(smtp.command("DATA"), 354, what="DATA")
+    smtp.send(message.raw + b".\r\n")
+    reply = smtp.read_reply()
+    if reply.code == 250:
+        assert mailstore.fetch(message) is not None, (
+            f"the message was accepted ({reply}) but is not in the INBOX")
+    else:
+        assert reply.code >= 400, f"the end of the mail data was answered {reply}"
+        assert mailstore.fetch(message, wait=3.0) is None, (
+            f"the message was refused ({reply}) and delivered all the same")
+    in_step(smtp, "after the message with a bare LF")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.1.1.3", level="MUST NOT", ids=("RFC5321-4.1.1.3-3",))
+def test_no_name_is_added_to_a_routed_reverse_path(smtp: SmtpDriver, recipient: str,
+                                                   mailstore: Mailstore,
+                                                   observe: Observe) -> None:
+    """RFC 5321 §4.1.1.3: "relay hosts SHOULD strip or ignore source routes, and names
+    MUST NOT be copied into the reverse-path"; the Return-Path of final delivery (§4.4)
+    is the reverse-path as sent, or its mailbox alone, and names nothing else."""
+    route = "@relay.conformance.test"
+    ehlo(smtp)
+    reply = smtp.mail_from(f"{route}:{SENDER}")
+    if reply.code != 250:
+        smtp.command("RSET")
+        pytest.skip(f"not observed: MAIL with a source route was refused ({reply})")
+    expect(smtp.rcpt_to(recipient), 250, 251, what="RCPT")
+    message = known_message(recipient, subject="routed reverse-path")
+    mailstore.expect(message)
+    expect(smtp.data(message.raw), 250, what="the end of the mail data")
+    stored = stored_copy(mailstore, message, observe)
+    if stored is None:
+        return
+    fields = [unfolded(f) for f in prepended_fields(stored, message.raw)]
+    paths = [f[len(b"Return-Path:"):].strip() for f in fields
+             if f.lower().startswith(b"return-path:")]
+    assert paths, f"no Return-Path field was prepended at final delivery: {fields}"
+    assert paths[0] in (f"<{SENDER}>".encode(), f"<{route}:{SENDER}>".encode()), (
+        f"Return-Path is {paths[0]!r}: neither the reverse-path as sent nor its mailbox")
+
+
+@pytest.mark.requirement(rfc=5321, section="C", level="MUST NOT", ids=("RFC5321-C-7",))
+@pytest.mark.accounts(2)
+def test_the_envelope_not_the_header_says_where_the_message_goes(
+        smtp: SmtpDriver, target: TargetSpec, accounts: list[Account], recipient: str,
+        mailstore: Mailstore) -> None:
+    """RFC 5321 Appendix C: "SMTP servers MUST NOT derive final message routing
+    information from message header fields." A message whose To: names the second
+    account, sent with RCPT to the first: the first gets it, the second never does
+    (waited for 3 s)."""
+    if mailstore.spec is None or len(mailstore.spec.accounts) < 2:
+        pytest.skip("UNSUPPORTED: the target offers no IMAP with a second account")
+    other = target.address(accounts[1])
+    message = known_message(other, subject="header recipients",
+                            headers=[f"Cc: <{other}>".encode()])
+    mailstore.expect(message)
+    others = Mailstore(dataclasses.replace(mailstore.spec,
+                                           accounts=(mailstore.spec.accounts[1],)),
+                       mailstore.timeout)
+    others.expect(message)
+    try:
+        open_transaction(smtp, recipient)
+        expect(smtp.data(message.raw), 250, what="the end of the mail data")
+        assert mailstore.fetch(message) is not None, (
+            f"the message sent to {recipient} (with To: {other}) is not in its INBOX")
+        assert others.fetch(message, wait=3.0) is None, (
+            f"the message sent to {recipient} only was delivered to {other}, named in "
+            "its header fields")
+    finally:
+        others.cleanup()
+
+
+@pytest.mark.requirement(rfc=5321, section="4.5.3.1.8", level="MUST NOT",
+                         ids=("RFC5321-4.5.3.1.8-2",))
+def test_many_recipients_in_header_fields_are_not_a_reason_to_refuse(
+        smtp: SmtpDriver, recipient: str, mailstore: Mailstore, observe: Observe) -> None:
+    """RFC 5321 §4.5.3.1.8: "relaying SMTP server MUST NOT, and delivery SMTP servers
+    SHOULD NOT, perform validation tests on message header fields suggests that messages
+    SHOULD NOT be rejected based on the total number of recipients shown in header
+    fields": a message whose To: and Cc: name 300 addresses, sent to one, is taken."""
+    names = [f"<conformance-{n}@example.com>".encode() for n in range(300)]
+    to = b"To: " + b",\r\n ".join(names[:150])
+    cc = b"Cc: " + b",\r\n ".join(names[150:])
+    base = known_message(recipient, subject="many header recipients")
+    head, _, body = base.raw.partition(b"\r\n\r\n")
+    head = b"\r\n".join(line for line in head.split(b"\r\n") if not line.startswith(b"To:"))
+    message = KnownMessage(base.token, head + b"\r\n" + to + b"\r\n" + cc + b"\r\n\r\n"
+                           + body)
+    stored_as_sent(smtp, recipient, mailstore, message, observe,
+                   what="a message naming 300 recipients in its header")
+
+
+@pytest.mark.requirement(rfc=5321, section="6.3", level="MUST", ids=("RFC5321-6.3-2",))
+@pytest.mark.requirement(rfc=5321, section="6.3", level="SHOULD", ids=("RFC5321-6.3-1",))
+@pytest.mark.informational
+def test_a_message_with_many_received_fields(smtp: SmtpDriver, recipient: str,
+                                             mailstore: Mailstore, observe: Observe) -> None:
+    """RFC 5321 §6.3: "servers MUST contain provisions for detecting and stopping trivial
+    loops"; "Simple counting of the number of "Received:" header fields in a message has
+    proven to be an effective, although rarely optimal, method", with a threshold of
+    "normally at least 100". A server that only delivers locally cannot loop, so what a
+    message with 150 Received fields gets is recorded."""
+    hop = (b"Received: from hop.conformance.test by hop.conformance.test with ESMTP;\r\n"
+           b"\tMon, 02 Mar 2026 09:00:00 +0000")
+    base = known_message(recipient, subject="150 hops")
+    message = KnownMessage(base.token, b"\r\n".join([hop] * 150) + b"\r\n" + base.raw)
+    mailstore.expect(message)
+    open_transaction(smtp, recipient)
+    observe("150 Received fields", str(smtp.data(message.raw)))

@@ -31,11 +31,12 @@ REGISTERED_KEYWORDS = frozenset({
 @pytest.mark.requirement(rfc=5321, section="2.2.1", level="MUST",
                          ids=("RFC5321-2.2.1-1", "RFC5321-2.2.1-2"))
 @pytest.mark.requirement(rfc=5321, section="4.1.1.1", level="MUST")
+@pytest.mark.requirement(rfc=5321, section="4.1.2", level="MUST NOT", ids=("RFC5321-4.1.2-8",))
 def test_ehlo_gets_250_naming_the_server(smtp: SmtpDriver) -> None:
     """RFC 5321 §2.2.1: "servers MUST support the EHLO command"; §4.1.1.1: 'ehlo-ok-rsp
     = ( "250" SP Domain [ SP ehlo-greet ] CRLF ) / ( "250-" Domain [ SP ehlo-greet ] CRLF
     *( "250-" ehlo-line CRLF ) "250" SP ehlo-line CRLF )' (the driver checks each
-    ehlo-line)."""
+    ehlo-line); §4.1.2: the Domain's labels are letters, digits and hyphens only."""
     reply = smtp.ehlo()
     expect(reply, 250, what="EHLO conformance.test")
     first = reply.lines[0]

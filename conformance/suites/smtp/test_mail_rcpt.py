@@ -13,10 +13,13 @@ from conformance.drivers.smtp import SmtpDriver
 from conformance.suites.smtp.support import (
     FOREIGN_RECIPIENT,
     SENDER,
+    Mailstore,
     ehlo,
     enhanced_code,
     expect,
+    expect_refusal,
     in_step,
+    known_message,
 )
 
 pytestmark = pytest.mark.protocol("smtp")
@@ -103,11 +106,13 @@ def test_postmaster_at_the_local_domain_is_accepted_in_any_case(smtp: SmtpDriver
 @pytest.mark.requirement(rfc=5321, section="3.3", level="MUST", ids=("RFC5321-3.3-5",))
 @pytest.mark.requirement(rfc=5321, section="F.2", level="MUST", ids=("RFC5321-F.2-1",))
 @pytest.mark.requirement(rfc=5321, section="4.1.1.3", level="MUST", ids=("RFC5321-4.1.1.3-2",))
+@pytest.mark.requirement(rfc=5321, section="C", level="MUST", ids=("RFC5321-C-3",))
 def test_source_routes_are_not_a_syntax_error(smtp: SmtpDriver, recipient: str) -> None:
     """RFC 5321 §4.1.2: 'A-d-l = At-domain *( "," At-domain )': "this form, the so-called
     "source route", MUST BE accepted"; §3.3: "Servers MUST be prepared to encounter a list
     of source routes in the forward-path, but they SHOULD ignore the routes or MAY decline
-    to support the relaying they imply": the reply may be a refusal, not a syntax error."""
+    to support the relaying they imply": the reply may be a refusal, not a syntax error
+    (Appendix C: "servers MUST be prepared to receive and handle them")."""
     ehlo(smtp)
     reply = smtp.mail_from(f"@relay.conformance.test:{SENDER}")
     assert reply.code not in (500, 501, 555), f"MAIL with a source route: {reply}"
@@ -262,3 +267,83 @@ def test_an_unknown_local_recipient_gets_a_permanent_or_temporary_failure(
     expect(smtp.rcpt_to(unknown), 250, 251, 550, 551, 552, 553, 450, 451, 452, 455,
            what=f"RCPT TO:<{unknown}>")
     expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.1.1", level="MUST", ids=("RFC5321-4.1.1-2",))
+@pytest.mark.parametrize("local", ["conformance..dots", ".conformance", "conformance.",
+                                   "two words", "a(comment)b"],
+                         ids=["double-dot", "leading-dot", "trailing-dot", "space", "parens"])
+def test_a_local_part_out_of_the_grammar_is_refused(smtp: SmtpDriver, domain: str,
+                                                    recipient: str, local: str) -> None:
+    """RFC 5321 §4.1.1: "The syntax of the local part of a mailbox MUST conform to
+    receiver site conventions and the syntax specified in Section 4.1.2" ('Dot-string =
+    Atom *("."  Atom)', 'Atom = 1*atext'; a space or parentheses only in a
+    Quoted-string): RCPT with such a local part unquoted is refused (501 syntax, or 553
+    "mailbox name not allowed"), and the transaction goes on."""
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    reply = smtp.rcpt_to(f"{local}@{domain}")
+    assert reply.code >= 500, f"RCPT TO:<{local}@{domain}> was answered {reply}"
+    expect(smtp.rcpt_to(recipient), 250, 251, what="RCPT after the refused one")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.1.1.1", level="MUST", ids=("RFC5321-4.1.1.1-6",))
+def test_extension_keywords_are_recognized_in_any_case(smtp: SmtpDriver,
+                                                       recipient: str) -> None:
+    """RFC 5321 §4.1.1.1: "Although EHLO keywords may be specified in upper, lower, or
+    mixed case, they MUST always be recognized and processed in a case-insensitive
+    manner": the MAIL parameters of advertised extensions (RFC 1870 SIZE, RFC 6152 BODY)
+    in lower and mixed case are accepted like upper case ones."""
+    ehlo(smtp)
+    parameters = []
+    if "SIZE" in smtp.extensions:
+        parameters += ["size=1000", "SiZe=1000"]
+    if "8BITMIME" in smtp.extensions:
+        parameters += ["body=8BITMIME", "Body=7BIT"]
+    if not parameters:
+        pytest.skip("UNSUPPORTED: the target advertises neither SIZE nor 8BITMIME")
+    for parameter in parameters:
+        expect(smtp.mail_from(SENDER, parameter), 250, what=f"MAIL with {parameter}")
+        expect(smtp.rcpt_to(recipient), 250, 251, what=f"RCPT after MAIL with {parameter}")
+        expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.5.3.1.8", level="MUST", ids=("RFC5321-4.5.3.1.8-3",))
+@pytest.mark.requirement(rfc=5321, section="4.5.3.1.10", level="MUST",
+                         ids=("RFC5321-4.5.3.1.10-2",))
+def test_a_recipient_limit_refuses_new_recipients_and_keeps_the_others(
+        smtp: SmtpDriver, recipient: str, mailstore: Mailstore) -> None:
+    """RFC 5321 §4.5.3.1.8: "A server that imposes a limit on the number of recipients
+    MUST behave in an orderly fashion, such as rejecting additional addresses over its
+    limit rather than silently discarding addresses previously accepted." RCPTs until one
+    is refused (at most 1000): the refusal is a reply to that RCPT, later ones are
+    refused too, and the message then goes to the recipients accepted before. §4.5.3.1.10:
+    when "this limit is exhausted, it MUST use a response code of 452", or for "a
+    configured site-policy limitation ... MAY instead use a 5yz response code"."""
+    message = known_message(recipient, subject="recipient limit")
+    mailstore.expect(message)
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    accepted = 0
+    refusal = None
+    while accepted < 1000:
+        reply = smtp.rcpt_to(recipient)
+        if reply.code not in (250, 251):
+            refusal = reply
+            break
+        accepted += 1
+    if refusal is None:
+        smtp.command("RSET")
+        pytest.skip("not observed: the target took 1000 recipients without a limit")
+    assert refusal.code == 452 or refusal.code >= 500, (
+        f"RCPT number {accepted + 1}, over the limit, was answered {refusal}: 452 (or a "
+        "5yz for a site policy) expected")
+    expect_refusal(smtp.rcpt_to(recipient), what=f"RCPT number {accepted + 2}")
+    assert accepted >= 100, f"only {accepted} recipients were taken (RFC 5321 §4.5.3.1.8: 100)"
+    expect(smtp.data(message.raw), 250,
+           what=f"the data for the {accepted} recipients accepted before the limit")
+    if mailstore.available:
+        assert mailstore.fetch(message) is not None, (
+            "the message for the recipients accepted before the limit was not delivered")
+    in_step(smtp, "after the recipient limit")

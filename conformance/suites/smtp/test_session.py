@@ -21,11 +21,14 @@ pytestmark = pytest.mark.protocol("smtp")
 
 @pytest.mark.requirement(rfc=5321, section="4.3.2", level="MUST")
 @pytest.mark.requirement(rfc=5321, section="4.2", level="MUST NOT", ids=("RFC5321-4.2-9",))
+@pytest.mark.requirement(rfc=5321, section="4.1.2", level="MUST NOT", ids=("RFC5321-4.1.2-8",))
 def test_greeting_is_220_naming_the_server(smtp: SmtpDriver) -> None:
     """RFC 5321 §4.2: 'Greeting = ( "220 " (Domain / address-literal) [ SP textstring ]
     CRLF ) / ( "220-" (Domain / address-literal) [ SP textstring ] CRLF *( "220-" [
     textstring ] CRLF ) "220" [ SP textstring ] CRLF )'; §4.3.2 CONNECTION ESTABLISHMENT
-    "S: 220 E: 554" (a 554 refuses the session, and nothing else can be tested)."""
+    "S: 220 E: 554" (a 554 refuses the session, and nothing else can be tested); §4.1.2:
+    "characters outside the set of alphabetic characters, digits, and hyphen MUST NOT
+    appear in domain name labels for SMTP clients or servers"."""
     greeting = smtp.greeting
     assert greeting is not None
     assert greeting.code == 220, (
@@ -118,3 +121,21 @@ def test_multiline_replies_have_one_code_and_hyphens_until_the_last_line(
     last = lines[-1]
     assert last == code or last.startswith(code + b" "), (
         f"the last line {last!r} does not start with '{code.decode()} ' (RFC 5321 §4.2)")
+
+
+@pytest.mark.requirement(rfc=5321, section="3.1", level="MUST", ids=("RFC5321-3.1-4",))
+def test_a_554_greeting_still_waits_for_quit(smtp: SmtpDriver) -> None:
+    """RFC 5321 §3.1: "a 554 response MAY be given in the initial connection opening
+    message instead of the 220. A server taking this approach MUST still wait for the
+    client to send a QUIT (see Section 4.1.1.10) before closing the connection and SHOULD
+    respond to any intervening commands with "503 bad sequence of commands"." Observable
+    only on a target that refuses this client's session: the commands before QUIT are
+    answered (whatever the reply: 503 is a SHOULD), the connection stays open until
+    QUIT, and QUIT gets 221 (§4.1.1.10)."""
+    assert smtp.greeting is not None
+    if smtp.greeting.code != 554:
+        pytest.skip(f"not observed: the target greets with {smtp.greeting.code}, not 554")
+    for line in ("EHLO conformance.test", "NOOP", f"MAIL FROM:<{SENDER}>"):
+        smtp.command(line)
+    expect(smtp.quit(), 221, what="QUIT after a 554 greeting")
+    assert smtp.wait_closed(WAIT), f"the server kept the connection open {WAIT:g} s after 221"
