@@ -2,12 +2,15 @@
 
     rfcmail conform --target reference --target dovecot [--rfc 9051] [--section 6.3]
                     [--level MUST] [--account user:pw] [--expectations FILE]
-                    [--report-dir reports/runs] [--suite PATH] [-- PYTEST-ARGS...]
+                    [--report-dir reports/runs] [--suite PATH] [--snapshot DIR]
+                    [-- PYTEST-ARGS...]
 
 One pytest process per target (each starts and stops its own named target, and a crash
 in one does not take the others down), all under one run id:
 ``<report-dir>/<run-id>/<target>/{results.json,report.html,junit.xml}``; with several
-targets also ``<report-dir>/<run-id>/{matrix.json,matrix.html}``.
+targets also ``<report-dir>/<run-id>/{matrix.json,matrix.html}``. ``--snapshot DIR``
+copies what is worth checking in (matrix.html, and each target's results.json and
+report.html) to DIR, e.g. reports/snapshot.
 
 Exit status: 0 when no target had an unexpected FAIL or ERROR (expectations, NON-STRICT,
 UNSUPPORTED and INFORMATIONAL never fail a run); 1 when one did, or a target could not be
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -62,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--verify-tls", action="store_true", help="verify TLS certificates")
     p.add_argument("--suite", action="append", default=[], metavar="PATH",
                    help=f"test files or directories (default: {SUITES.relative_to(CHECKOUT)})")
+    p.add_argument("--snapshot", metavar="DIR",
+                   help="also copy matrix.html and each target's results.json and "
+                        "report.html to DIR (e.g. reports/snapshot, which git tracks)")
     p.add_argument("-v", "--verbose", action="store_true", help="one line per test")
     return p
 
@@ -97,7 +104,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_summary_line(document, results.parent / "report.html"))
     if len(options.target) > 1 and documents:
         print(f"matrix: {report.write_matrix(run_dir, documents)}")
+    if options.snapshot:
+        print(f"snapshot: {_snapshot(run_dir, Path(options.snapshot), documents)}")
     return 1 if failed else 0
+
+
+def _snapshot(run_dir: Path, snapshot: Path, documents: list[dict[str, Any]]) -> Path:
+    """Copy the run's matrix.html and each target's results.json and report.html to
+    ``snapshot`` (other files there, such as a README, are left alone)."""
+    snapshot.mkdir(parents=True, exist_ok=True)
+    if (run_dir / "matrix.html").exists():
+        shutil.copyfile(run_dir / "matrix.html", snapshot / "matrix.html")
+    for document in documents:
+        name = report.safe_name(document["target"]["name"])
+        (snapshot / name).mkdir(exist_ok=True)
+        for file in ("results.json", "report.html"):
+            shutil.copyfile(run_dir / name / file, snapshot / name / file)
+    return snapshot
 
 
 def _run_pytest(target: str, options: argparse.Namespace, extra: list[str]) -> int:

@@ -348,7 +348,7 @@ def test_conform_matrix_for_two_targets(tmp_path: Path) -> None:
         status = run.main(["--target", f"smtp://{one.url_host}",
                            "--target", f"smtp://{two.url_host}",
                            "--suite", str(suite), "--report-dir", str(tmp_path / "reports"),
-                           "--run-id", "m"])
+                           "--run-id", "m", "--snapshot", str(tmp_path / "snapshot")])
     assert status == 1
     matrix = json.loads((tmp_path / "reports" / "m" / "matrix.json").read_text())
     assert matrix["schema"] == 1 and len(matrix["targets"]) == 2
@@ -362,6 +362,8 @@ def test_conform_matrix_for_two_targets(tmp_path: Path) -> None:
     assert "class='disagree'" in html
     for target in matrix["targets"]:
         assert (tmp_path / "reports" / "m" / report.safe_name(target) / "report.html").exists()
+        assert (tmp_path / "snapshot" / report.safe_name(target) / "results.json").exists()
+    assert (tmp_path / "snapshot" / "matrix.html").read_text() == html
 
 
 # --- the reference target, started and stopped for the run --------------------------------
