@@ -24,12 +24,33 @@ measured is what is fuzzed.
 - ``message``: ``reference.message.mime.parse_message`` (RFC 5322, RFC 2045/2046), then
   what FETCH computes from it (ENVELOPE and BODYSTRUCTURE, RFC 9051 §7.5.2) and the
   stored JSON form, which must give the same tree back.
+- ``smtp_reply``: the SMTP ClientConnection fed server bytes (RFC 5321 §4.2 replies,
+  RFC 2034 enhanced codes): every reply is a ``Reply`` or a ``RemoteProtocolError``.
+- ``sasl``: the SASL server mechanisms of ``reference.directory.sasl`` (PLAIN, RFC 4616;
+  LOGIN; SCRAM-SHA-256, RFC 5802/7677) on client messages, and the SCRAM client on a
+  server-first-message; every step is a ``Step``, never an exception.
+- ``sequence_set``: RFC 9051 §9 ``sequence-set`` parsed, then its arithmetic
+  (``reference.imap.sequence_sets``: resolving "*" against message counts and UID lists,
+  intervals, positions), which must agree with the set as written.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
+from reference.directory.passwords import derive_credentials, format_credentials
+from reference.directory.sasl import (
+    Challenge,
+    ClientScram,
+    CredentialsRequested,
+    Failed,
+    LoginServer,
+    PlainServer,
+    ScramSha256Server,
+    ServerMechanism,
+    Succeeded,
+)
 from reference.errors import RemoteProtocolError
 from reference.imap import responses as imap_r
 from reference.imap.client_connection import ClientConnection as ImapClient
@@ -44,9 +65,19 @@ from reference.imap.commands import IdleDone as ImapIdleDone
 from reference.imap.connection import NEED_DATA as IMAP_NEED_DATA
 from reference.imap.connection import ServerConnection as ImapServer
 from reference.imap.framing import ResponseReader
+from reference.imap.grammar import Cursor, GrammarError
+from reference.imap.grammar_values import parse_sequence_set
 from reference.imap.limits import ImapLimits
 from reference.imap.parser_responses import ResponseContext, parse_response
 from reference.imap.responses import ImapRemoteProtocolError
+from reference.imap.sequence_sets import (
+    Intervals,
+    SequenceSet,
+    SequenceSetError,
+    resolve_message_numbers,
+    resolve_uids,
+    uid_positions,
+)
 from reference.limits import SmtpLimits
 from reference.message.mime import parse_message
 from reference.message.model import ParsedMessage
@@ -61,7 +92,8 @@ from reference.smtp.replies import Reply, Status, reply
 from reference.smtp.states import State as SmtpState
 from reference.wire.buffer import ReceiveBuffer
 
-__all__ = ["TARGETS", "imap_command", "imap_response", "message", "smtp_command"]
+__all__ = ["TARGETS", "imap_command", "imap_response", "message", "sasl", "sequence_set",
+           "smtp_answer", "smtp_command", "smtp_reply"]
 
 
 class TargetFailure(AssertionError):
@@ -78,7 +110,7 @@ _SMTP_EVERYTHING = ParseContext(Advertised(frozenset(Extension)), SmtpLimits(), 
                                 transaction_smtputf8=True)
 
 
-def _smtp_answer(event: object) -> Reply | None:
+def smtp_answer(event: object) -> Reply | None:
     """A trivial session: one fixed valid reply per event (RFC 5321 §4.2)."""
     match event:
         case smtp_c.Ehlo():
@@ -133,7 +165,7 @@ def smtp_command(data: bytes) -> None:
                 continue
             if event is SMTP_NEED_DATA:
                 break
-            response = _smtp_answer(event)
+            response = smtp_answer(event)
             if response is None:
                 break
             wire += conn.send(response)
@@ -255,9 +287,125 @@ def message(data: bytes) -> None:
         raise TargetFailure("the stored JSON form does not give the same tree back")
 
 
+# --- SMTP replies -------------------------------------------------------------------------
+
+
+def smtp_reply(data: bytes) -> None:
+    """SMTP client core on ``data`` (server bytes, then EOF), enhanced status codes on when
+    the first octet is odd: each reply is a ``Reply``, NEED_DATA or RemoteProtocolError."""
+    client = SmtpClient()
+    client.enhanced_status_codes = bool(data[:1]) and data[0] & 1 == 1
+    client.receive_data(data)
+    client.receive_data(b"")
+    for _ in range(data.count(b"\n") + data.count(b"\r") + 2):
+        try:
+            parsed = client.next_reply()
+        except RemoteProtocolError:
+            return                        # strict: the first malformed line ends the read
+        if parsed is SMTP_NEED_DATA:
+            return
+        if not isinstance(parsed, Reply):
+            raise TargetFailure(f"not a reply: {parsed!r}")
+    raise TargetFailure("the SMTP client core gave replies without end")
+
+
+# --- SASL -----------------------------------------------------------------------------------
+
+SASL_USER = "user"
+SASL_PASSWORD = "pencil"
+# The one account the target knows: others are unknown (fake credentials, RFC 4422 §3.6).
+_SASL_STORED = format_credentials(derive_credentials(SASL_PASSWORD, salt=b"s" * 16,
+                                                     iterations=4096))
+_SASL_MECHANISMS: tuple[type[ServerMechanism], ...] = (PlainServer, LoginServer)
+# In SCRAM client-final-messages this stands for the nonce of the server-first-message,
+# so that inputs get past the nonce check to the proof (RFC 5802 §5.1 r).
+SASL_NONCE = b"NONCE"
+
+
+def sasl(data: bytes) -> None:
+    """A SASL server mechanism on ``data``: the first octet picks PLAIN, LOGIN or
+    SCRAM-SHA-256 (its value modulo 3), the rest split at LF are the client's messages
+    in turn (the first as the initial response). With SCRAM, ``SASL_NONCE`` in a message
+    is replaced by the server's nonce; the last message also goes to a SCRAM client as a
+    server-first-message. Every step must be a ``Step`` (DESIGN.md principle 8: network
+    input never raises)."""
+    if not data:
+        return
+    mechanism: ServerMechanism = (ScramSha256Server(server_nonce="srv") if data[0] % 3 == 2
+                                  else _SASL_MECHANISMS[data[0] % 3]())
+    messages = data[1:].split(b"\n")
+    step = mechanism.start(messages[0])
+    nonce = b""
+    for message in messages[1:]:
+        while isinstance(step, CredentialsRequested):
+            step = mechanism.credentials(_SASL_STORED if step.authcid == SASL_USER else None)
+        if not isinstance(step, Challenge):
+            break
+        if step.data.startswith(b"r="):
+            nonce = step.data[2:].split(b",", 1)[0]
+        step = mechanism.respond(message.replace(SASL_NONCE, nonce))
+    if isinstance(step, CredentialsRequested):
+        step = mechanism.credentials(_SASL_STORED if step.authcid == SASL_USER else None)
+    if not isinstance(step, (Challenge, CredentialsRequested, Succeeded, Failed)):
+        raise TargetFailure(f"not a SASL step: {step!r}")
+    # RFC 5802 §9: the client bounds the iteration count a hostile server may ask for
+    client = ClientScram(SASL_USER, SASL_PASSWORD, client_nonce="cli", max_iterations=4096)
+    client.client_first()
+    with contextlib.suppress(RemoteProtocolError):
+        client.client_final(messages[-1].replace(SASL_NONCE, b"cli"))
+
+
+# --- sequence sets --------------------------------------------------------------------------
+
+# A mailbox of 1,000 messages whose UIDs have gaps (every third number, then a run).
+_UIDS = [*range(3, 2_400, 3), *range(2_400, 2_601)]
+
+
+def sequence_set(data: bytes) -> None:
+    """RFC 9051 §9 ``sequence-set`` on ``data`` (one line), then what the session does with
+    one: resolve "*" against a message count and a UID list, positions of UIDs."""
+    cursor = Cursor([data])
+    try:
+        parsed = parse_sequence_set(cursor)
+    except GrammarError:
+        return
+    if parsed.last_result:
+        return
+    if parse_sequence_set(Cursor([str(parsed).encode()])) != parsed:
+        raise TargetFailure(f"{str(parsed)!r} does not read back as the set written")
+    for count in (1, len(_UIDS)):
+        try:
+            intervals = resolve_message_numbers(parsed, count)
+        except SequenceSetError:
+            continue
+        _check_intervals(intervals, limit=count)
+    uids = resolve_uids(parsed, _UIDS, _UIDS[-1] + 1)
+    _check_intervals(uids, limit=_UIDS[-1])
+    positions = list(uid_positions(parsed, _UIDS, _UIDS[-1] + 1))
+    if positions != sorted(set(positions)) or len(positions) != len(uids):
+        raise TargetFailure("UID positions disagree with the UIDs resolved")
+    if uids.pairs and SequenceSet(uids.pairs) != uids.to_sequence_set():
+        raise TargetFailure("intervals do not read back as a sequence set")
+
+
+def _check_intervals(intervals: Intervals, *, limit: int) -> None:
+    """Sorted, disjoint, non-adjacent, within 1..limit (RFC 9051 §9 seq-range)."""
+    previous = -1
+    for low, high in intervals.pairs:
+        if not (1 <= low <= high <= limit and low > previous + 1):
+            raise TargetFailure(f"intervals not sorted, disjoint and in range: {intervals}")
+        previous = high
+    for low, high in intervals.pairs[:50]:
+        if low not in intervals or high not in intervals or high + 1 in intervals:
+            raise TargetFailure(f"membership disagrees with the intervals: {intervals}")
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "smtp_command": smtp_command,
     "imap_command": imap_command,
     "imap_response": imap_response,
     "message": message,
+    "smtp_reply": smtp_reply,
+    "sasl": sasl,
+    "sequence_set": sequence_set,
 }

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-__all__ = ["linear_enough", "pumped", "work"]
+__all__ = ["linear_enough", "linear_in", "pumped", "work"]
 
 
 def work(action: Callable[[], object]) -> int:
@@ -58,9 +58,19 @@ def linear_enough(target: Callable[[bytes], object], prefix: bytes, fragment: by
     linear parser stays within ``factor`` (4 plus room for constant costs that grow in
     steps, such as buffer compaction) of the smaller one, plus ``slack``. A quadratic
     one grows by 16."""
-    small = work(lambda: target(pumped(prefix, fragment, suffix, times)))
-    large = work(lambda: target(pumped(prefix, fragment, suffix, 4 * times)))
+    return linear_in(target, lambda n: pumped(prefix, fragment, suffix, n), times=times,
+                     factor=factor, slack=slack,
+                     what=f"{len(fragment)}-octet fragment x{times}")
+
+
+def linear_in(target: Callable[[bytes], object], make: Callable[[int], bytes], *,
+              times: int, factor: float = 8.0, slack: int = 2_000,
+              what: str = "") -> tuple[int, int]:
+    """``linear_enough`` for inputs that are not one fragment repeated: ``make(n)`` builds
+    the input of size parameter ``n`` (say, a sequence set of ``n`` distinct ranges)."""
+    small = work(lambda: target(make(times)))
+    large = work(lambda: target(make(4 * times)))
     assert large <= factor * small + slack, (
-        f"work {small} -> {large} when the input grew 4x ({len(fragment)}-octet fragment "
-        f"x{times}): superlinear")
+        f"work {small} -> {large} when the input grew 4x ({what or f'n={times}'}): "
+        "superlinear")
     return small, large

@@ -11,7 +11,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz.strategies import imap, messages, smtp
+from fuzz.strategies import imap, messages, sasl, smtp, smtp_hostile
+from reference.smtp.replies import Reply
 
 ROOT = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -73,6 +74,32 @@ MESSAGE_RFC = [
     b"Content-Type: message/rfc822\r\n\r\nContent-Type: multipart/digest; boundary=d\r\n\r\n"
     b"--d\r\n\r\nSubject: inner\r\n\r\nx\r\n--d--\r\n",
 ]
+# RFC 5321 Appendix D.1 (server side), RFC 2034 §9 and RFC 4954 §4 examples, multi-line.
+SMTP_REPLIES_RFC = [
+    b"\x00220 foo.com Simple Mail Transfer Service Ready\r\n250-foo.com greets bar.com\r\n"
+    b"250-8BITMIME\r\n250-SIZE\r\n250-DSN\r\n250 HELP\r\n250 OK\r\n"
+    b"550 No such user here\r\n354 Start mail input; end with <CRLF>.<CRLF>\r\n"
+    b"221 foo.com Service closing transmission channel\r\n",
+    b"\x01250 2.1.0 Originator <ned@ymir.claremont.edu> ok\r\n"
+    b"550 5.1.1 Mailbox \"nosuchuser\" does not exist\r\n",
+    b"\x01334 \r\n235 2.7.0 Authentication successful\r\n",
+    b"\x01220 2.0.0 Ready to start TLS\r\n250-injected\r\n250 AUTH PLAIN\r\n",
+]
+# RFC 4616 §4 (PLAIN), LOGIN, RFC 7677 §3 (SCRAM-SHA-256; the server's nonce is NONCE);
+# the first octet picks the mechanism (fuzz.targets.sasl).
+SASL_RFC = [
+    b"\x00\x00tim\x00tanstaaftanstaaf",
+    b"\x00Ursel\x00Kurt\x00xipj3plmq",
+    b"\x00\x00user\x00pencil",
+    b"\x01tim\ntanstaaftanstaaf",
+    b"\x02n,,n=user,r=rOprNGfwEbeRWgbNEkqO\nc=biws,r=NONCE,"
+    b"p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=\n",
+    b"\x02n,,n=user,r=rOprNGfwEbeRWgbNEkqO\n"
+    b"r=cli%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+]
+# RFC 9051 §9 sequence-set examples ("2,4:7,9,12:*"), §6.4.4.1 "$", edges.
+SEQUENCE_SETS_RFC = [b"2,4:7,9,12:*", b"1:*", b"*:4", b"$", b"*", b"4294967295",
+                     b"1,3,5,7,9:7", b"2:4,3:5"]
 
 
 def draw(strategy: st.SearchStrategy[bytes], count: int) -> list[bytes]:
@@ -109,6 +136,12 @@ def _imap_wire(command: object) -> bytes:
                                   literal_form=LiteralForm.LITERAL_PLUS))
 
 
+def _smtp_replies(replies: list[Reply]) -> bytes:
+    from reference.smtp.serializer import write_reply
+
+    return b"\x01" + b"".join(write_reply(r, enhanced=True) for r in replies)
+
+
 def corpora() -> dict[str, list[bytes]]:
     from reference.imap.capabilities import Modes
     from reference.imap.serializer import write_response
@@ -125,11 +158,24 @@ def corpora() -> dict[str, list[bytes]]:
             lambda r: write_response(r, rev2)), 15) + draw(imap.hostile_response_bytes(), 8),
         "message": MESSAGE_RFC + draw(messages.messages(utf8=True), 15)
         + draw(messages.hostile_messages(), 10),
+        "smtp_reply": SMTP_REPLIES_RFC + draw(st.lists(smtp.replies(), min_size=1, max_size=4)
+                                              .map(_smtp_replies), 10)
+        + draw(smtp_hostile.hostile_reply_bytes(), 8),
+        "sasl": SASL_RFC + draw(st.builds(lambda first, final: b"\x02" + first + b"\n" + final,
+                                          sasl.scram_client_first_messages(),
+                                          sasl.scram_client_final_messages()), 5)
+        + draw(sasl.plain_messages().map(lambda m: b"\x00" + m), 4)
+        + draw(sasl.hostile_sasl_messages().map(lambda m: b"\x02" + m), 6),
+        "sequence_set": SEQUENCE_SETS_RFC + draw(imap.sequence_sets(max_ranges=20).map(
+            lambda s: str(s).encode()), 12),
     }
 
 
-def main() -> None:
+def main(names: list[str] | None = None) -> None:
+    """Regenerate the corpora of ``names`` (all without)."""
     for name, inputs in corpora().items():
+        if names and name not in names:
+            continue
         folder = ROOT / name
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.iterdir():
@@ -140,4 +186,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

@@ -15,16 +15,25 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz.strategies import imap, messages, smtp
-from fuzz.targets import TARGETS, imap_command, imap_response, message, smtp_command
-from fuzz.work import linear_enough
+from fuzz.strategies import imap, messages, sasl, smtp, smtp_hostile
+from fuzz.targets import (
+    TARGETS,
+    imap_command,
+    imap_response,
+    message,
+    sequence_set,
+    smtp_command,
+    smtp_reply,
+)
+from fuzz.targets import sasl as sasl_target
+from fuzz.work import linear_enough, linear_in
 from reference.imap.commands import Command as ImapCommand
 from reference.imap.grammar import LiteralForm
 from reference.imap.serializer_commands import write_command as write_imap_command
 from reference.message.addresses import Group, parse_address_list
 from reference.message.mime import parse_message
 from reference.smtp.commands import Command, Data, Ehlo
-from reference.smtp.serializer import write_command
+from reference.smtp.serializer import write_command, write_reply
 
 TOTAL = settings(max_examples=100, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -110,6 +119,51 @@ def test_the_message_parser_is_total(data: bytes) -> None:
     message(data)
 
 
+@TOTAL
+@given(st.one_of(smtp_hostile.hostile_reply_bytes(),
+                 mutated(smtp.replies().map(lambda r: write_reply(r, enhanced=True)))))
+def test_the_smtp_reply_parser_is_total(data: bytes) -> None:
+    """RFC 5321 §4.2: the client core reads a reply or refuses the line, nothing else."""
+    smtp_reply(data)
+    smtp_reply(b"\x01" + data)
+
+
+def sasl_exchanges() -> st.SearchStrategy[bytes]:
+    """``fuzz.targets.sasl`` inputs: a mechanism octet, then LF-separated client messages,
+    each that mechanism's (valid) or a near miss."""
+    hostile = sasl.hostile_sasl_messages()
+    plain = st.sampled_from([b"\x00user\x00pencil", b"\x00user\x00wrong"]) | \
+        sasl.plain_messages() | hostile
+    login = sasl.login_fields() | st.sampled_from([b"user", b"pencil"]) | hostile
+    scram = st.tuples(sasl.scram_client_first_messages() | st.just(b"n,,n=user,r=abc")
+                      | hostile, sasl.scram_client_final_messages() | hostile,
+                      st.just(b"") | hostile)
+    return st.one_of(
+        st.lists(plain, min_size=1, max_size=2).map(lambda m: b"\x00" + b"\n".join(m)),
+        st.lists(login, min_size=1, max_size=3).map(lambda m: b"\x01" + b"\n".join(m)),
+        st.builds(lambda m, n: b"\x02" + b"\n".join(m[:n]), scram, st.integers(1, 3)))
+
+
+@settings(TOTAL, max_examples=40)
+@given(sasl_exchanges())
+def test_the_sasl_mechanisms_are_total(data: bytes) -> None:
+    """``reference.directory.sasl``: "Network input never raises": any client messages give
+    a Challenge, CredentialsRequested, Succeeded or Failed (RFC 4422 §3.6); the SCRAM client
+    refuses a bad server-first-message with RemoteProtocolError."""
+    sasl_target(data)
+
+
+@TOTAL
+@given(st.one_of(imap.sequence_sets().map(lambda s: str(s).encode()),
+                 mutated(imap.sequence_sets().map(lambda s: str(s).encode())),
+                 st.binary(max_size=60)))
+def test_sequence_set_parsing_and_arithmetic_are_total_and_agree(data: bytes) -> None:
+    """RFC 9051 §9 sequence-set: parsed or refused with GrammarError; resolved against a
+    mailbox it gives sorted, disjoint intervals in range, or SequenceSetError (§9: "*" in an
+    empty mailbox, numbers past the last message)."""
+    sequence_set(data)
+
+
 @pytest.mark.parametrize("value", [
     "x: " + "a:" * 5_000 + ";",
     "a: b: c@d; e@f;, g@h",
@@ -166,6 +220,21 @@ PUMPS: dict[str, tuple[list[bytes], list[bytes], list[bytes]]] = {
          b"\"", b"\r\n ", b"a:", b"Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n",
          b"Content-Type: message/rfc822\r\n\r\n", b"<a@b> ", b"\\", b"=?", b"\n"],
         [b"", b"\r\n\r\nbody", b"--a--\r\n", b";\r\n\r\n"]),
+    "smtp_reply": (
+        [b"", b"\x01", b"\x01250-", b"250 ", b"\x01250-2.0.0 "],
+        [b"250-x\r\n", b"x", b"\r", b"\n", b"250 2.0.0 ok\r\n", b"-", b"\t"],
+        [b"", b"\r\n", b"250 ok\r\n"]),
+    # the first octet picks the mechanism: 0 PLAIN, 1 LOGIN, 2 SCRAM-SHA-256
+    "sasl": (
+        [b"\x00", b"\x00\x00", b"\x01", b"\x01user\n", b"\x02n,,n=", b"\x02n,,n=user,r=",
+         b"\x02n,,n=user,r=abc", b"\x02n,,n=user,r=abc\nc=biws,r=NONCE",
+         b"\x02n,,n=user,r=abc\n", b"\x02x\nr=cliX,s=QUJD,i=4096", b"\x02n,a="],
+        [b"a", b"\x00", b"=2C", b",x=y", b"\n", b"A", b"\xc3\xa9", b"=", b","],
+        [b"", b"\x00pw", b",r=abc", b",p=" + b"A" * 43 + b"=", b"\n"]),
+    "sequence_set": (
+        [b"", b"1:", b"*:"],
+        [b"1,", b"1:*,", b"5:3,", b"4294967295,", b"*,", b"1:2,4:5,", b"9"],
+        [b"1", b"*", b"$", b""]),
 }
 
 
@@ -191,10 +260,26 @@ def test_work_grows_linearly_with_the_input(name: str, data: st.DataObject) -> N
     ("imap_command", b"", b"a NOOP\r\n", b""),
     ("imap_response", b"* 1 FETCH (FLAGS (", b"\\Seen ", b"))\r\n"),
     ("smtp_command", b"EHLO a\r\n", b"NOOP\r\n", b""),
+    ("smtp_reply", b"\x01", b"250-2.0.0 x\r\n", b"250 2.0.0 y\r\n"),
+    ("sasl", b"\x02n,,n=user,r=abc", b",x=y", b""),                  # SCRAM extensions
+    ("sasl", b"\x02n,,n=", b"=2C", b",r=abc"),                         # saslname escapes
+    ("sasl", b"\x02n,,n=user,r=abc\nc=biws,r=NONCE", b",x=y", b",p=" + b"A" * 43 + b"="),
+    ("sasl", b"\x00\x00", b"\xc3\xa9", b"\x00pw"),                       # SASLprep
+    ("sequence_set", b"", b"1:*,", b"1"),
 ])
 def test_known_deep_or_long_inputs_cost_linear_work(name: str, prefix: bytes, fragment: bytes,
                                                      suffix: bytes) -> None:
     linear_enough(TARGETS[name], prefix, fragment, suffix, times=max(1, 400 // len(fragment)))
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7])
+def test_sequence_sets_of_distinct_ranges_cost_linear_work(step: int) -> None:
+    """RFC 9051 §9 sequence-set arithmetic over n distinct ranges (not one repeated): the
+    intervals are sorted and coalesced, the UIDs looked up, in work linear in n."""
+    def distinct(n: int) -> bytes:
+        return ",".join(f"{k}:{k + step - 1}" if step > 1 else str(k)
+                        for k in range(1, 2 * step * n, 2 * step)).encode()
+    linear_in(sequence_set, distinct, times=100, what=f"{step}-wide ranges")
 
 
 def test_a_quadratic_parser_fails_the_linear_bound() -> None:
