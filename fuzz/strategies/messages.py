@@ -21,7 +21,9 @@ stand apart from neighbouring words (RFC 2047 §5) and never inside quoted-strin
 ``hostile_messages()`` draws what a server receives from the wild and from attackers:
 deep nesting, missing boundaries and close delimiters, bad transfer encodings and
 charsets, broken encoded-words and RFC 2231 sections, huge header counts, LF-only line
-ends, truncated and spliced valid messages, and arbitrary bytes.
+ends, truncated and spliced valid messages, and arbitrary bytes; ``mime_bombs()`` is its
+family of messages built for disproportionate work (deep and wide trees, folding,
+encoded-word and RFC 2231 section floods, boundaries that prefix each other).
 
 Example::
 
@@ -65,6 +67,7 @@ __all__ = [
     "local_parts",
     "mailboxes",
     "messages",
+    "mime_bombs",
     "parameters",
     "phrases",
     "quoted_strings",
@@ -615,11 +618,93 @@ def _spliced(draw: st.DrawFn) -> bytes:
     return bytes(raw)
 
 
+@st.composite
+def _wide_multiparts(draw: st.DrawFn) -> bytes:
+    # more body parts than MessageLimits.max_parts (10,000) allows, or close to it
+    parts = draw(st.sampled_from([2_000, 10_001, 12_000]))
+    empty = draw(st.booleans())
+    part = b"--w\r\n\r\n" if empty else b"--w\r\nContent-Type: text/plain\r\n\r\nx\r\n"
+    return (b"Content-Type: multipart/mixed; boundary=w\r\n\r\n" + part * parts
+            + b"--w--\r\n")
+
+
+@st.composite
+def _parameter_bombs(draw: st.DrawFn) -> bytes:
+    # RFC 2231 §3 continuations: thousands of sections, out of order, with gaps, huge
+    # section numbers, and charsets on every section
+    sections = draw(st.integers(500, 5_000))
+    shape = draw(st.sampled_from(["ordered", "reversed", "gaps", "huge", "charset"]))
+    if shape == "huge":
+        items = [f"name*{10 ** draw(st.integers(5, 40))}=x" for _ in range(50)]
+    else:
+        numbers = list(range(sections))
+        if shape == "reversed":
+            numbers.reverse()
+        elif shape == "gaps":
+            numbers = numbers[::3]
+        marker = "*" if shape == "charset" else ""
+        prefix = "utf-8''" if shape == "charset" else ""
+        items = [f"name*{n}{marker}={prefix}%41" if marker else f"name*{n}=a" for n in numbers]
+    return ("Content-Type: application/octet-stream;\r\n " + ";\r\n ".join(items)
+            + "\r\n\r\nbody\r\n").encode()
+
+
+@st.composite
+def _encoded_word_bombs(draw: st.DrawFn) -> bytes:
+    # RFC 2047: thousands of encoded-words in one field, adjacent (§6.2: the white space
+    # between them is ignored), some broken
+    word = draw(st.sampled_from([b"=?utf-8?q?a?=", b"=?utf-8?b?YQ==?=", b"=?utf-8?q?=C3?=",
+                                 b"=?x?q?a?=", b"=?utf-8?q?a", b"=?=?=?"]))
+    count_ = draw(st.integers(1_000, 8_000))
+    field = draw(st.sampled_from([b"Subject: ", b"From: ", b"Content-Type: text/plain; name="]))
+    return field + b" ".join([word] * count_) + b"\r\n\r\nbody\r\n"
+
+
+@st.composite
+def _folding_bombs(draw: st.DrawFn) -> bytes:
+    # RFC 5322 §2.2.3: one field folded over thousands of lines (or only white space)
+    lines = draw(st.integers(1_000, 20_000))
+    piece = draw(st.sampled_from([b"\r\n x", b"\r\n ", b"\r\n\t(", b"\r\n a@b,"]))
+    field = draw(st.sampled_from([b"Subject:", b"To:", b"Content-Type: multipart/mixed;",
+                                  b"References:"]))
+    return field + piece * lines + b"\r\n\r\nbody\r\n"
+
+
+@st.composite
+def _boundary_bombs(draw: st.DrawFn) -> bytes:
+    # RFC 2046 §5.1.1: nested multiparts whose boundaries are prefixes of one another
+    # (each delimiter line of the inner part is also one of the outer part, with
+    # "transport padding" or text after it), to depth and width
+    depth = draw(st.integers(2, 60))
+    width = draw(st.integers(1, 30))
+    head, tail = [], []
+    for level in range(depth):
+        boundary = b"b" * (level + 1)
+        head.append(b"Content-Type: multipart/mixed; boundary=\"" + boundary + b"\"\r\n\r\n"
+                    + (b"--" + boundary + b"\r\n\r\nx\r\n") * width + b"--" + boundary
+                    + b"\r\n")
+        tail.append(b"\r\n--" + boundary + b"--\r\n")
+    return b"".join(head) + b"innermost" + b"".join(reversed(tail))
+
+
+@_cached
+def mime_bombs() -> st.SearchStrategy[bytes]:
+    """Messages built to make a parser do disproportionate work or hold too much: deep
+    nesting (multipart and message/rfc822, RFC 2046 §5.1, §5.2.1), more body parts than
+    any limit, huge header counts, one field folded over thousands of lines (RFC 5322
+    §2.2.3), thousands of encoded-words (RFC 2047) and of RFC 2231 parameter sections
+    (out of order, with gaps, with huge section numbers), and nested boundaries that are
+    prefixes of each other (RFC 2046 §5.1.1). A parser must answer each with a tree
+    (degraded at its documented limits) in time linear in the size."""
+    return st.one_of(_deep_nesting(), _huge_headers(), _wide_multiparts(), _parameter_bombs(),
+                     _encoded_word_bombs(), _folding_bombs(), _boundary_bombs())
+
+
 @_cached
 def hostile_messages() -> st.SearchStrategy[bytes]:
     """Bytes a server must survive (see the module notes): every one must parse."""
     return st.one_of(
-        _spliced(), _deep_nesting(), _huge_headers(),
+        _spliced(), mime_bombs(),
         st.lists(st.sampled_from(_HOSTILE_PIECES) | st.binary(max_size=8), max_size=60)
         .map(b"".join),
         st.binary(max_size=2_000))

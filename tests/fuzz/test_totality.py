@@ -282,6 +282,30 @@ def test_sequence_sets_of_distinct_ranges_cost_linear_work(step: int) -> None:
     linear_in(sequence_set, distinct, times=100, what=f"{step}-wide ranges")
 
 
+MIME_BOMBS = {
+    # RFC 2231 §3: sections out of order, each with a charset (§4.1)
+    "parameter sections": lambda n: ("Content-Type: a/b;" + "".join(
+        f"\r\n name*{k}*=utf-8''%41;" for k in reversed(range(n))) + "\r\n\r\nx").encode(),
+    # RFC 2046 §5.1.1: many body parts
+    "body parts": lambda n: b"Content-Type: multipart/mixed; boundary=w\r\n\r\n"
+    + b"--w\r\nContent-Type: text/plain\r\n\r\nx\r\n" * n + b"--w--\r\n",
+    # RFC 2046 §5.1.1: nested boundaries that are prefixes of each other
+    "prefix boundaries": lambda n: b"".join(
+        b"Content-Type: multipart/mixed; boundary=" + b"b" * (k + 1) + b"\r\n\r\n--"
+        + b"b" * (k + 1) + b"\r\n" for k in range(min(n, 60))) + b"x\r\n" * n,
+    # RFC 2047 §6.2: adjacent encoded-words
+    "encoded words": lambda n: b"Subject: " + b" ".join([b"=?utf-8?q?=C3=A9?="] * n)
+    + b"\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("bomb", sorted(MIME_BOMBS))
+def test_mime_bombs_cost_linear_work(bomb: str) -> None:
+    """DESIGN.md principle 8: a message built for disproportionate work (the families of
+    ``messages.mime_bombs()``) costs work linear in its size."""
+    linear_in(message, MIME_BOMBS[bomb], times=60, what=bomb)
+
+
 def test_a_quadratic_parser_fails_the_linear_bound() -> None:
     """The property can fail: a parser that rescans its input per octet is caught."""
     def quadratic(data: bytes) -> None:
