@@ -443,6 +443,7 @@ class ClientConnection:
         self.max_reply_line = max(max_reply_line, 512)
         self.enhanced_status_codes = False
         self.advertised: Advertised = NOTHING_ADVERTISED
+        self.discarded_plaintext = 0      # octets dropped at STARTTLS (RFC 3207 §4.2)
         self._buffer = ReceiveBuffer()
         self._lines: list[ReplyLine] = []
         self._eof = False
@@ -473,6 +474,24 @@ class ClientConnection:
         """Record what a 250 reply to EHLO announced."""
         self.advertised = Advertised.from_ehlo_lines(ehlo_reply.lines)
         self.enhanced_status_codes = Extension.ENHANCEDSTATUSCODES in self.advertised
+
+    def tls_established(self) -> int:
+        """The TLS handshake after a 220 to STARTTLS completed; returns the octets dropped.
+
+        RFC 3207 §4.2: "The client MUST discard any knowledge obtained from the server,
+        such as the list of SMTP service extensions, which was not obtained from the TLS
+        negotiation itself." Octets that arrived in plaintext behind the 220 and were not
+        read yet are dropped with it: read after the handshake they would pass for
+        replies sent over TLS (the response injection of Poddebniak et al., "Why TLS is
+        better without STARTTLS", USENIX Security 2021). A client may treat any as an
+        attack and close.
+        """
+        dropped = self._buffer.clear()
+        self.discarded_plaintext += dropped
+        self._lines = []
+        self.advertised = NOTHING_ADVERTISED
+        self.enhanced_status_codes = False
+        return dropped
 
     def send(self, command: Command) -> bytes:
         return write_command(command)

@@ -188,3 +188,25 @@ def test_starttls_on_an_implicit_tls_connection_gets_503() -> None:
     with pytest.raises(RemoteProtocolError) as info:
         conn.next_event()
     assert info.value.reply.code == 503
+
+
+def test_the_client_drops_replies_injected_behind_the_220() -> None:
+    """RFC 3207 §4.2 MUST: "The client MUST discard any knowledge obtained from the server
+    ... which was not obtained from the TLS negotiation itself". Replies sent in plaintext
+    behind the 220 (the response injection of the 2021 "NO STARTTLS" study) are dropped at
+    the handshake, so the first reply read over TLS is the server's. (found: the client
+    core kept them buffered and handed them out after TLS as answers)"""
+    from reference.smtp.connection import ClientConnection
+    from reference.smtp.replies import Reply
+
+    client = ClientConnection()
+    client.learn_ehlo(Reply(250, None, ("mx.example", "STARTTLS", "ENHANCEDSTATUSCODES")))
+    injected = b"250-mx.example\r\n250 AUTH PLAIN\r\n235 2.7.0 Authentication successful\r\n"
+    client.receive_data(b"220 2.0.0 Ready to start TLS\r\n" + injected)
+    assert client.next_reply() == Reply(220, Status.UNDEFINED, ("Ready to start TLS",))
+    assert client.tls_established() == len(injected)
+    assert client.discarded_plaintext == len(injected)
+    assert client.advertised == NOTHING_ADVERTISED and not client.enhanced_status_codes
+    assert client.next_reply() is NEED_DATA
+    client.receive_data(b"250-mx.example\r\n250 SIZE 100\r\n")
+    assert client.next_reply() == Reply(250, None, ("mx.example", "SIZE 100"))
