@@ -180,17 +180,15 @@ class ImapSession(WireSession[ImapDriver]):
                 pass
         self.close()
 
-    def run(self, program: Program, on_step: object = None) -> None:
-        self.connect()
-        try:
-            for step in program:
-                if callable(on_step):
-                    on_step(step)
-                if self.driver is None or self.closing:
-                    self.connect()
-                self.send_commands(step)
-        finally:
-            self.end()
+    def connected(self) -> bool:
+        return self.driver is not None and not self.closing
+
+    def step(self, step: Step) -> bool | None:
+        method = getattr(self, f"step_{step.family}", None)
+        if method is None:
+            self.send_commands(step)
+            return True
+        return bool(method(step) is not False)
 
     # reading ------------------------------------------------------------------------------
 

@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-FindingKind = Literal["hang", "crash", "closed", "grammar", "state"]
-FINDING_KINDS: tuple[FindingKind, ...] = ("hang", "crash", "closed", "grammar", "state")
+# lost: a message acknowledged (250 after the data) and not stored; smuggled: a message
+# stored that the client never sent as one (a smuggled end of data); refused_stored: a
+# message refused after its data (4yz/5yz) and stored all the same.
+FindingKind = Literal["hang", "crash", "closed", "grammar", "state", "lost", "smuggled",
+                      "refused_stored"]
+FINDING_KINDS: tuple[FindingKind, ...] = ("hang", "crash", "closed", "grammar", "state",
+                                          "lost", "smuggled", "refused_stored")
 
 REPLAY_SCHEMA = 1
 
@@ -55,14 +61,30 @@ Program = list[Step]
 
 
 class Finding(Exception):
-    """The target broke a rule: ``kind`` (hang, crash, closed, grammar, state), what
-    happened with its RFC, and the transcript of the session so far."""
+    """The target broke a rule: ``kind`` (``FINDING_KINDS``), what happened with its RFC,
+    the transcript of the session so far, and the family of the step being run (set by
+    the executor; "" for the connection's opening)."""
 
     def __init__(self, kind: FindingKind, message: str, transcript: str = "") -> None:
         super().__init__(f"{kind}: {message}")
         self.kind = kind
         self.message = message
         self.transcript = transcript
+        self.family = ""
+
+    @property
+    def key(self) -> str:
+        """What makes two findings the same: kind, step family, and the message with
+        the bytes, numbers and quoted texts that vary from case to case left out."""
+        return f"{self.kind}/{self.family or '-'}/{signature(self.message)}"
+
+
+_VARYING = re.compile(r"""b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*"|'[^']*'|[0-9]+(?:\.[0-9]+)?""")
+
+
+def signature(message: str) -> str:
+    """``message`` without what varies between cases of one finding (see Finding.key)."""
+    return _VARYING.sub("_", message.split(" (RFC", 1)[0])[:120]
 
 
 @dataclass
@@ -90,7 +112,8 @@ def write_replay(path: Path, failure: Failure, *, target: str, seed: int | None)
         "protocol": failure.protocol,
         "target": target,
         "seed": seed,
-        "finding": {"kind": failure.finding.kind, "message": failure.finding.message},
+        "finding": {"kind": failure.finding.kind, "message": failure.finding.message,
+                    "family": failure.finding.family, "key": failure.finding.key},
         "reproduced": failure.reproduced,
         "steps": [step.to_json() for step in failure.program],
         # For people: every step's bytes, escaped (the "steps" are what replay sends).

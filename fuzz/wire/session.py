@@ -4,12 +4,13 @@ of the connections before it, findings with the whole transcript, and telling a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, Generic, Protocol, TypeVar
 
 from conformance.drivers import GrammarViolation, TargetClosed, TargetTimeout
 from conformance.drivers._wire import WireDriver
 from conformance.targets import TargetSpec
-from fuzz.wire.model import Finding, FindingKind
+from fuzz.wire.model import Finding, FindingKind, Program, Step
 
 D = TypeVar("D", bound=WireDriver)
 
@@ -34,6 +35,50 @@ class WireSession(Generic[D]):
         self.quiet = quiet
         self.driver: D | None = None
         self.transcripts: list[str] = []
+
+    # what subclasses provide ------------------------------------------------------------
+
+    def connect(self) -> object:
+        raise NotImplementedError
+
+    def end(self) -> None:
+        """Say goodbye at the end of a program (not judged), and close."""
+        raise NotImplementedError
+
+    def connected(self) -> bool:
+        return self.driver is not None
+
+    def step(self, step: Step) -> bool | None:
+        """Send one step and judge the answers; False when the target lacks what it
+        needs (nothing was sent)."""
+        return bool(getattr(self, f"step_{step.family}")(step) is not False)
+
+    def after(self) -> None:
+        """Checks made once the program's connections are closed."""
+
+    # running ----------------------------------------------------------------------------
+
+    def run(self, program: Program,
+            on_step: Callable[[Step, bool], None] | None = None) -> None:
+        """Run ``program`` (raises ``Finding``, with the family of the step that broke
+        a rule); ``on_step(step, sent)`` after each step."""
+        self.connect()
+        try:
+            for step in program:
+                sent: bool | None = True
+                try:
+                    if not self.connected():
+                        self.connect()
+                    sent = self.step(step)
+                except Finding as finding:
+                    finding.family = step.family
+                    raise
+                finally:
+                    if on_step is not None:
+                        on_step(step, sent is not False)
+        finally:
+            self.end()
+        self.after()
 
     def transcript(self) -> str:
         current = [self.driver.transcript_text()] if self.driver else []

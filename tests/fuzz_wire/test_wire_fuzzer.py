@@ -12,7 +12,8 @@ import pytest
 
 from conformance.targets import StartedTarget, TargetSpec, open_target, parse_target
 from fuzz.wire import run
-from fuzz.wire.model import Step, read_replay
+from fuzz.wire.mailbox import open_mailbox, target_mailbox
+from fuzz.wire.model import Finding, Step, read_replay
 from tests.fuzz_wire import fakes
 
 
@@ -30,7 +31,8 @@ def test_a_bounded_run_against_the_reference_finds_nothing(
         reference: StartedTarget, protocol: str, tmp_path: Path) -> None:
     spec = reference.specs[protocol]
     limits = run.Limits(seconds=2.5, seed=1, hang_timeout=3.0)
-    outcome = run.fuzz(spec, limits)
+    mailbox = target_mailbox(reference) if protocol == "smtp" else None
+    outcome = run.fuzz(spec, limits, mailbox)
     assert outcome.failures == [], [f.finding.transcript for f in outcome.failures]
     assert outcome.examples > 0
     assert sum(outcome.steps.values()) >= outcome.examples
@@ -40,10 +42,46 @@ def test_a_bounded_run_against_the_reference_finds_nothing(
     assert summary["examples"] == outcome.examples
     assert summary["findings"] == []
     assert sum(summary["steps_per_family"].values()) == sum(outcome.steps.values())
+    if protocol == "smtp":            # every acknowledged message was found in INBOX
+        assert outcome.acknowledged > 0
+        assert summary["store_check"].startswith("checked: IMAP INBOX of alice@")
 
 
-def _find(spec: TargetSpec, tmp_path: Path) -> run.Outcome:
-    limits = run.Limits(seconds=8, seed=3, hang_timeout=0.5, quiet=0.02, shrink_seconds=6)
+def test_acknowledged_messages_are_looked_for_in_the_mailbox(
+        reference: StartedTarget) -> None:
+    """A transaction's message, marked with its id, is read back through IMAP; a BDAT
+    transaction cut in chunks too (RFC 3030). The message with a bare LF is refused
+    whole (RFC 5321 §2.3.8), and neither it nor the smuggled one is stored."""
+    mailbox = target_mailbox(reference)
+    assert mailbox is not None
+    session = run.session_for(reference.specs["smtp"], run.Limits(hang_timeout=3.0), mailbox)
+    session.run([Step("transaction", b"Subject: one\r\n\r\nbody\r\n"),
+                 Step("bdat", b"Subject: two\r\n\r\nbody\r\n", b"cuts=3,9"),
+                 Step("smuggling", b"Subject: x\r\n\r\nx\n.\nMAIL FROM:<a@b.test>\r\n"
+                      b"RCPT TO:<alice@example.test>\r\nDATA\r\nSubject: s\r\n\r\ns\r\n")])
+    assert len(session.store.acknowledged) == 2
+    assert list(session.store.refused) == [f"{session.store.token}.2"]
+    assert session.store.smuggling == "smuggling"
+    assert mailbox.arrivals().ids == set()      # already seen by the check
+
+
+def test_a_server_that_acknowledges_and_stores_nothing_is_found(tmp_path: Path) -> None:
+    """RFC 5321 §6.1: 250 after the data, and nothing in the (here: empty) maildir."""
+    (tmp_path / "new").mkdir()
+    with fakes.serve(fakes.smtp_hangs_on_nul) as port:
+        spec = parse_target(f"smtp://alice%40example.test:x@127.0.0.1:{port}")
+        limits = run.Limits(hang_timeout=0.5, quiet=0.02, store_wait=0.2)
+        with pytest.raises(Finding) as found:
+            run.run_program(spec, [Step("transaction", b"Subject: x\r\n\r\nx\r\n")], limits,
+                            mailbox=open_mailbox(f"maildir:{tmp_path}"))
+    assert found.value.kind == "lost"
+    assert found.value.family == "transaction"
+    assert "RFC 5321 §6.1" in found.value.message
+
+
+def _find(spec: TargetSpec, tmp_path: Path, max_findings: int = 1) -> run.Outcome:
+    limits = run.Limits(seconds=8, seed=3, hang_timeout=0.5, quiet=0.02, shrink_seconds=6,
+                        max_findings=max_findings)
     outcome = run.fuzz(spec, limits)
     assert outcome.failures, "the fault was not found"
     run.write_reports(tmp_path, outcome, target=spec.url, limits=limits)
@@ -86,3 +124,28 @@ def test_a_malformed_imap_response_is_found_shrunk_and_replayed(tmp_path: Path) 
         document["steps"] = [step.to_json() for step in clean]
         (tmp_path / "clean.json").write_text(json.dumps(document))
         assert run.main(["--replay", str(tmp_path / "clean.json"), "--target", url]) == 0
+
+
+def test_a_run_goes_on_after_a_finding_and_keeps_one_per_kind_and_family(
+        tmp_path: Path) -> None:
+    """The NUL fault shows in several step families: each is one finding (shrunk, with
+    its own replay file), repeats are counted, not reported again."""
+    with fakes.serve(fakes.smtp_hangs_on_nul) as port:
+        spec = parse_target(f"smtp://127.0.0.1:{port}")
+        limits = run.Limits(seconds=40, max_examples=300, seed=3, hang_timeout=0.3,
+                            quiet=0.02, shrink_seconds=1.5, max_findings=2)
+        outcome = run.fuzz(spec, limits)
+        run.write_reports(tmp_path, outcome, target=spec.url, limits=limits)
+    keys = [f.finding.key for f in outcome.failures]
+    assert len(set(keys)) == len(keys), keys
+    assert len(keys) == 2
+    assert {f.finding.kind for f in outcome.failures} == {"hang"}
+    assert len({f.finding.family for f in outcome.failures}) == 2
+    assert all(outcome.occurrences[key] >= 1 for key in keys)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["findings_per_kind"] == {"hang": 2}
+    assert summary["store_check"].startswith("NOT CHECKED")
+    for number in (1, 2):
+        assert (tmp_path / f"finding-{number}.txt").read_text().count("replay: rfcmail") == 1
+    text = run.summary_text("fake", outcome)
+    assert "cases per family:" in text and "findings: 2 (hang 2)" in text
