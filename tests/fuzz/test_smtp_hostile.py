@@ -161,11 +161,35 @@ def test_plaintext_injected_behind_starttls_is_never_read(
     assert drive(conn, b"EHLO c.example\r\n").events == [Ehlo("c.example")]
 
 
+@HOSTILE
+@given(smtp_hostile.starttls_response_injections(), st.integers(0, 200))
+def test_replies_injected_behind_the_220_are_never_read_over_tls(
+        injection: smtp_hostile.StarttlsResponseInjection, cut: int) -> None:
+    """RFC 3207 §4.2 MUST: "The client MUST discard any knowledge obtained from the server
+    ... which was not obtained from the TLS negotiation itself" (the response injection
+    of the 2021 NO STARTTLS study). However the 220 and what follows it arrive, the client
+    core drops what was not read at the handshake; the first reply over TLS is the
+    server's own."""
+    client = ClientConnection()
+    client.enhanced_status_codes = True
+    wire = injection.wire
+    at = len(injection.ready) + cut % (len(injection.injected) + 1)
+    client.receive_data(wire[:at])
+    ready = client.next_reply()
+    assert isinstance(ready, Reply) and ready.code == 220
+    client.receive_data(wire[at:])
+    assert client.tls_established() == len(injection.injected)
+    assert client.next_reply() is NEED_DATA
+    client.receive_data(b"250 2.0.0 over TLS\r\n")
+    assert client.next_reply() == Reply(250, None, ("2.0.0 over TLS",))
+
+
 # --- BDAT: the declared size frames the chunk -----------------------------------------------
 
 
 def after_rcpt() -> ServerConnection:
-    conn = server()
+    # no error budget: a refused message (a 5xx) must not move the 421 (RFC 5321 §3.8)
+    conn = server(limits=SmtpLimits(errors=1_000_000))
     drive(conn, ENVELOPE)
     assert conn.state is State.RCPT
     return conn
