@@ -37,8 +37,8 @@ tests: {target: [test]}, agree: bool}]}``: one row per requirement (by id, or RF
 section when a test names no id); a target's verdict for a row is the worst of its tests
 (ERROR, FAIL, NON-STRICT, PASS, INFORMATIONAL, UNSUPPORTED, SKIPPED, in that order).
 ``agree`` compares the verdicts that judge the target (``JUDGED``): a target that does not
-advertise the capability (UNSUPPORTED), was not asked (SKIPPED) or does not speak the
-protocol (null) does not disagree with the others.
+advertise the capability (UNSUPPORTED), was not asked (SKIPPED), was only observed
+(INFORMATIONAL) or does not speak the protocol (null) does not disagree with the others.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ SCHEMA = 1
 SEVERITY = ("ERROR", "FAIL", "NON-STRICT", "PASS", "INFORMATIONAL", "UNSUPPORTED",
             "SKIPPED")
 # The verdicts that say something about the target; the rest say it was not judged.
-JUDGED = frozenset({"ERROR", "FAIL", "NON-STRICT", "PASS", "INFORMATIONAL"})
+JUDGED = frozenset({"ERROR", "FAIL", "NON-STRICT", "PASS"})
 _COLOURS = {"PASS": "#2e7d32", "FAIL": "#c62828", "ERROR": "#6a1b9a",
             "NON-STRICT": "#ef6c00", "INFORMATIONAL": "#1565c0", "UNSUPPORTED": "#757575",
             "SKIPPED": "#9e9e9e", None: "#bdbdbd"}
@@ -296,7 +296,8 @@ def render_matrix_html(matrix: dict[str, Any]) -> str:
         parts.append(f"<p><strong>{e(name)} unavailable:</strong> {e(why)}</p>")
     disagreements = sum(1 for r in matrix["rows"] if not r["agree"])
     parts.append(f"<p>{len(matrix['rows'])} requirements, {disagreements} where the targets "
-                 "disagree (highlighted; UNSUPPORTED and SKIPPED do not count).</p>"
+                 "disagree (highlighted; UNSUPPORTED, SKIPPED and INFORMATIONAL do not "
+                 "count).</p>"
                  "<table><tr><th>requirement</th><th>level</th>"
                  + "".join(f"<th><a href='{e(safe_name(t))}/report.html'>{e(t)}</a></th>"
                            for t in matrix["targets"]) + "<th>text</th></tr>")

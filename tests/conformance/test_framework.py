@@ -392,14 +392,17 @@ def _document(name: str, verdicts: dict[str, str]) -> dict[str, Any]:
 
 
 def test_matrix_agreement_counts_only_judged_verdicts() -> None:
-    """UNSUPPORTED, SKIPPED and a target without the protocol (null) do not disagree."""
+    """UNSUPPORTED, SKIPPED, INFORMATIONAL and a target without the protocol (null) do
+    not disagree."""
     matrix = report.build_matrix("m", [
-        _document("reference", {"A": "PASS", "B": "PASS", "C": "PASS", "D": "PASS"}),
-        _document("cyrus", {"A": "UNSUPPORTED", "B": "FAIL", "C": "SKIPPED"}),
+        _document("reference", {"A": "PASS", "B": "PASS", "C": "PASS", "D": "PASS",
+                                "E": "PASS"}),
+        _document("cyrus", {"A": "UNSUPPORTED", "B": "FAIL", "C": "SKIPPED",
+                            "E": "INFORMATIONAL"}),
         _document("dovecot", {"A": "PASS", "B": "PASS", "C": "NON-STRICT"}),
     ])
     rows = {row["key"]: row for row in matrix["rows"]}
-    assert rows["A"]["agree"] and rows["D"]["agree"]
+    assert rows["A"]["agree"] and rows["D"]["agree"] and rows["E"]["agree"]
     assert not rows["B"]["agree"] and not rows["C"]["agree"]
     assert rows["D"]["verdicts"] == {"reference": "PASS", "cyrus": None, "dovecot": None}
 
