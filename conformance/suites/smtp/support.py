@@ -12,7 +12,7 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -49,6 +49,10 @@ DOMAIN_OR_LITERAL = re.compile(rf"(?:{_DOMAIN}|{_ADDRESS_LITERAL})")
 # subject = 1*3digit; detail = 1*3digit. RFC 2034 §4: it prefaces the text and "is
 # always followed by one or more spaces" (or ends an otherwise empty line).
 ENHANCED_CODE = re.compile(r"([245])\.([0-9]{1,3})\.([0-9]{1,3})(?: +|$)")
+
+
+# observe(key, value): the plugin's fixture that records an informational finding.
+Observe = Callable[[str, object], None]
 
 
 # --- replies -----------------------------------------------------------------------------
@@ -267,6 +271,30 @@ def _ok(done: Completion, what: str) -> Completion:
     if not done.ok:
         raise SetupFailed(f"IMAP {what} failed: {done}")
     return done
+
+
+def stored_copy(mailstore: Mailstore, message: KnownMessage, observe: Observe) -> bytes | None:
+    """The stored bytes of an accepted message, or None (recorded) without IMAP. A
+    message acknowledged with 250 that never shows up is a FAIL: RFC 5321 §2.1, "the
+    protocol requires that a server MUST accept responsibility for either delivering the
+    message or properly reporting the failure to do so"."""
+    if not mailstore.available:
+        observe("stored copy", "not checked: the target offers no IMAP to read it back")
+        return None
+    stored = mailstore.fetch(message)
+    assert stored is not None, (
+        f"the message {message.message_id} was accepted with 250 but is not in the first "
+        "account's INBOX")
+    return stored
+
+
+def check_stored_as_sent(mailstore: Mailstore, message: KnownMessage,
+                         observe: Observe) -> None:
+    """With IMAP: the accepted ``message`` is stored as sent, behind trace fields only
+    (RFC 5321 §4.4, §4.5.2); without, that it was not checked is recorded."""
+    stored = stored_copy(mailstore, message, observe)
+    if stored is not None:
+        prepended_fields(stored, message.raw)
 
 
 def sibling_spec(request: pytest.FixtureRequest, key: str) -> TargetSpec | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
 
 import pytest
 
@@ -16,18 +15,19 @@ from conformance.suites.smtp.support import (
     SENDER,
     KnownMessage,
     Mailstore,
+    Observe,
+    check_stored_as_sent,
     ehlo,
     expect,
     in_step,
     known_message,
     open_transaction,
     prepended_fields,
+    stored_copy,
 )
 from conformance.targets import Account, TargetSpec
 
 pytestmark = pytest.mark.protocol("smtp")
-
-Observe = Callable[[str, object], None]
 
 # RFC 5322 §3.3 date-time, without obs- forms (RFC 5321 §4.4: "the "obs-" forms,
 # especially two-digit years, are prohibited in SMTP and MUST NOT be used").
@@ -35,21 +35,6 @@ _DATE_TIME = re.compile(
     rb"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s*,\s*)?\d{1,2}\s+"
     rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{4}\s+"
     rb"\d{2}:\d{2}(?::\d{2})?\s+[+-]\d{4}(?:\s*\([^)]*\))?\s*$")
-
-
-def stored_copy(mailstore: Mailstore, message: KnownMessage, observe: Observe) -> bytes | None:
-    """The stored bytes of an accepted message, or None (recorded) without IMAP. A
-    message acknowledged with 250 that never shows up is a FAIL: RFC 5321 §2.1, "the
-    protocol requires that a server MUST accept responsibility for either delivering the
-    message or properly reporting the failure to do so"."""
-    if not mailstore.available:
-        observe("stored copy", "not checked: the target offers no IMAP to read it back")
-        return None
-    stored = mailstore.fetch(message)
-    assert stored is not None, (
-        f"the message {message.message_id} was accepted with 250 but is not in the first "
-        "account's INBOX")
-    return stored
 
 
 def unfolded(field: bytes) -> bytes:
@@ -63,9 +48,7 @@ def stored_as_sent(smtp: SmtpDriver, recipient: str, mailstore: Mailstore,
     mailstore.expect(message)
     open_transaction(smtp, recipient)
     expect(smtp.data(message.raw), 250, what=what)
-    stored = stored_copy(mailstore, message, observe)
-    if stored is not None:
-        prepended_fields(stored, message.raw)
+    check_stored_as_sent(mailstore, message, observe)
 
 
 @pytest.mark.requirement(rfc=5321, section="4.5.2", level="MUST")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -10,11 +11,11 @@ import pytest
 from conformance.drivers.smtp import Reply, SmtpDriver
 from conformance.suites.smtp.support import (
     Mailstore,
+    check_stored_as_sent,
     ehlo,
     enhanced_code,
     expect,
     known_message,
-    prepended_fields,
 )
 
 pytestmark = [pytest.mark.protocol("smtp"), pytest.mark.needs("SMTPUTF8")]
@@ -135,12 +136,7 @@ def test_an_internationalized_message_is_delivered(smtp: SmtpDriver, recipient: 
            what="MAIL with SMTPUTF8 BODY=8BITMIME")
     expect(smtp.rcpt_to(recipient), 250, 251, what="RCPT")
     expect(smtp.data(message.raw), 250, what="an internationalized message")
-    if not mailstore.available:
-        observe("stored copy", "not checked: the target offers no IMAP to read it back")
-        return
-    stored = mailstore.fetch(message)
-    assert stored is not None, f"the message {message.message_id} is not in the INBOX"
-    prepended_fields(stored, message.raw)
+    check_stored_as_sent(mailstore, message, observe)
 
 
 @pytest.mark.requirement(rfc=6531, section="3.7.1", level="MUST", ids=("RFC6531-3.7.1-2",))
@@ -169,3 +165,42 @@ def test_vrfy_of_a_utf8_mailbox_without_the_parameter_answers_in_ascii(
     assert reply.code not in (250, 251), (
         f"VRFY {mailbox} without SMTPUTF8 answered {reply}: a mailbox in UTF-8 cannot be "
         "shown, so 252 or 550")
+
+
+@pytest.mark.requirement(rfc=6531, section="3.3", level="MUST NOT", ids=("RFC6531-3.3-1",))
+@pytest.mark.parametrize("octet", [0x01, 0x1B, 0x7F], ids=["SOH", "ESC", "DEL"])
+def test_control_characters_in_a_utf8_local_part_are_refused(smtp: SmtpDriver,
+                                                             octet: int) -> None:
+    """RFC 6531 §3.3: <atext> is extended with "a UTF-8 string. That string MUST NOT
+    contain any of the ASCII graphics or control characters": MAIL with SMTPUTF8 and a
+    UTF-8 local part holding a control character is refused (501, RFC 5321 §4.1.2), and
+    the state is kept (a good MAIL follows)."""
+    ehlo(smtp)
+    line = "MAIL FROM:<jür".encode() + bytes([octet]) + b"gen@example.com> SMTPUTF8"
+    reply = smtp.command(line)
+    assert reply.code >= 500, (
+        f"MAIL with the control character 0x{octet:02x} in a UTF-8 local part was "
+        f"answered {reply}")
+    expect(smtp.mail_from(UTF8_SENDER, "SMTPUTF8"), 250, what="MAIL after the refused one")
+    expect(smtp.command("RSET"), 250, what="RSET")
+
+
+@pytest.mark.requirement(rfc=6531, section="3.7.4.2", level="MUST",
+                         ids=("RFC6531-3.7.4.2-5", "RFC6531-3.7.4.2-6"))
+def test_a_250_to_vrfy_with_smtputf8_gives_the_mailbox(smtp: SmtpDriver,
+                                                       recipient: str) -> None:
+    """RFC 6531 §3.7.4.2: with the SMTPUTF8 parameter of VRFY, "If a normal success
+    response (i.e., 250) is returned, the response MAY include the full name of the user
+    and MUST include the mailbox of the user. It MUST be in either of the following
+    forms: User Name <Mailbox> / Mailbox"."""
+    ehlo(smtp)
+    reply = smtp.command(f"VRFY {recipient} SMTPUTF8")
+    if reply.code != 250:
+        pytest.skip(f"not observed: VRFY with SMTPUTF8 verified nothing ({reply})")
+    text = reply.lines[0]
+    if "ENHANCEDSTATUSCODES" in smtp.extensions and enhanced_code(text):
+        text = text.split(" ", 1)[1] if " " in text else ""
+    mailbox = r"[^\s<>@]+@[^\s<>@]+"
+    assert re.fullmatch(rf"(?:.+ )?<{mailbox}>|{mailbox}", text.strip()), (
+        f"the 250 reply to VRFY {recipient} SMTPUTF8 is neither 'User Name <Mailbox>' nor "
+        f"'Mailbox': {reply}")
