@@ -140,6 +140,9 @@ class StartedTarget:
     specs: dict[str, TargetSpec]        # "smtp", "imap"; also "submission" when offered
     stop: Callable[[], None] = field(default=lambda: None)
     description: str = ""
+    # Where the first account's mail can be read, when the target says so
+    # ("maildir:/path"); the wire fuzzer checks acknowledged vs stored there.
+    mailbox: str | None = None
 
     def spec(self, protocol: str) -> TargetSpec | None:
         return self.specs.get(protocol)
@@ -239,7 +242,9 @@ def _start_postfix() -> StartedTarget:
         return {"smtp": TargetSpec("postfix", "smtp", host, port, accounts=accounts,
                                    domain=TEST_DOMAIN, url=f"smtp://{host}:{port}")}
 
-    return _provider_target("postfix", provider, specs, f"Postfix {postfix_version() or ''}")
+    started = _provider_target("postfix", provider, specs, f"Postfix {postfix_version() or ''}")
+    started.mailbox = f"maildir:{provider.mail_root / _USERS[0]}"
+    return started
 
 
 NAMED_TARGETS: dict[str, NamedTarget] = {
