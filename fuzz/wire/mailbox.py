@@ -149,9 +149,8 @@ def open_mailbox(text: str, *, timeout: float = 10.0) -> Mailbox:
 def target_mailbox(started: StartedTarget, *, timeout: float = 10.0) -> Mailbox | None:
     """The mailbox a target started for the run offers: its ``mailbox`` (Postfix's
     maildir), or its IMAP account (the reference)."""
-    mailbox = getattr(started, "mailbox", None)
-    if mailbox:
-        return open_mailbox(mailbox, timeout=timeout)
+    if started.mailbox:
+        return open_mailbox(started.mailbox, timeout=timeout)
     imap = started.specs.get("imap")
     if imap is not None and imap.accounts:
         return ImapMailbox(imap, timeout=timeout)

@@ -347,9 +347,12 @@ class SmtpSession(WireSession[SmtpDriver]):
         return message_id, ID_FIELD + b": " + message_id.encode() + b"\r\n" + data
 
     def _smuggled(self, data: bytes) -> bytes:
-        """``data`` with the mark of this run after each smuggled DATA command."""
+        """``data`` with the mark of this run after each smuggled DATA command, and the
+        smuggled RCPT addressed to the mailbox that is read."""
         self.store.smuggling = self._family
         mark = SMUGGLED_FIELD + b": " + self.store.token.encode() + b"\r\n"
+        data = re.sub(rb"(?i)(RCPT TO:<)[^>\r\n]*>",
+                      lambda m: m.group(1) + self.recipient.encode() + b">", data)
         return re.sub(rb"(?i)(DATA\r?\n)", lambda m: m.group(1) + mark, data)
 
     def _data_reply(self, reply: Reply | None, message_id: str, why: str = "") -> None:
