@@ -7,29 +7,31 @@ the same committed state: a mailbox's HIGHESTMODSEQ and its messages must agree,
 session would skip or repeat changes.
 
 Full-text search (``fts_query``): the FTS5 table ``message_text`` uses the trigram
-tokenizer, in which every substring of 3 or more characters is a phrase query, matched
-case-insensitively (``case_sensitive 0``: the tokenizer folds the case of each
-character, with SQLite's Unicode case folding). RFC 9051 §6.4.4: "a message matches
-the key if the string is a substring of the associated text"; the server's exact check
-stays with the caller, so the index need only narrow: every message whose text
-contains the strings must be among the candidates, and a few more may be.
-- A string shorter than 3 characters cannot be a trigram query: it is left out of the
-  narrowing; if no string is left, there is no narrowing (None).
-- User strings are untrusted: each becomes one FTS5 string literal, in double quotes
-  with inner quotes doubled, so no FTS5 operator (AND, OR, NOT, NEAR, ``*``, ``^``,
-  column filters) in it has any effect. A NUL or a lone surrogate cannot be passed
-  (NUL ends the query text, a surrogate is not UTF-8), so the string is split there and
-  each piece kept as a narrowing of its own: text containing the whole contains each
-  piece. Strings are split at line ends too: a message's texts are three columns
-  (header, body, MIME headers) and a phrase matches within one; each line of the whole
-  text lies in one column.
+tokenizer and keeps, for each trigram, which messages hold it (``detail = none``: not
+where), matched case-insensitively (``case_sensitive 0``: the tokenizer folds the case
+of each character, with SQLite's Unicode case folding). RFC 9051 §6.4.4: "a message
+matches the key if the string is a substring of the associated text"; the server's
+exact check stays with the caller (or ``search_texts_containing``'s instr()), so the
+index need only narrow: every message whose text contains the strings must be among the
+candidates, and a few more may be.
+- A string is looked up as every trigram it contains (a text containing the string
+  contains each of them); a string shorter than 3 characters has none and is left out
+  of the narrowing; if no string is left, there is no narrowing (None).
+- User strings are untrusted: each trigram becomes one FTS5 string literal, in double
+  quotes with inner quotes doubled, so no FTS5 operator (AND, OR, NOT, NEAR, ``*``,
+  ``^``, column filters) in it has any effect. A NUL or a lone surrogate cannot be
+  passed (NUL ends the query text, a surrogate is not UTF-8), so the string is split
+  there and each piece kept as a narrowing of its own: text containing the whole
+  contains each piece. Strings are split at line ends too: a message's texts are three
+  columns (header, body, MIME headers), and a trigram spanning two of them is in none;
+  each line of the whole text lies in one column.
 - ``message_texts`` reads the stored texts of given messages, for the caller's exact
   check (BODY in the body column, TEXT in all three joined), batch by batch.
 - Stored text gets the same treatment (``searchable_text``): the tokenizer stops at a
   NUL, and a surrogate cannot be stored, so each becomes a space. A string piece
   without them matches the text with them replaced wherever it matched before.
-- A very long string narrows as well by its first ``MAX_PHRASE_CHARACTERS``, and many
-  strings as well by the ``MAX_PHRASES`` longest: the query stays small.
+- The query stays small: at most ``MAX_TRIGRAMS`` distinct trigrams, taken from the
+  longest pieces first (fewer trigrams only narrow less).
 - Case folding: the index folds case per character, so a substring match after the
   caller's own folding (of text and strings alike) is always a match in the index
   too, provided the caller stored ``search_text`` in the form it compares (e.g.
@@ -48,6 +50,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from typing import TypeVar
 
 from reference.message.text import SearchText
@@ -67,13 +70,12 @@ from reference.store.sqlite_writes import get_mailbox
 T = TypeVar("T")
 
 TRIGRAM = 3                         # the shortest string the trigram tokenizer can find
-MAX_PHRASE_CHARACTERS = 100
-MAX_PHRASES = 8
+MAX_TRIGRAMS = 32
 # Where FTS5 query text cannot carry a character: NUL, and UTF-16 surrogates.
 _UNQUERYABLE = re.compile("[\x00\ud800-\udfff]")
 # Where a query string is cut into pieces that narrow each on its own: the above, and
-# line ends, since a message's texts are columns and a phrase matches within one column
-# only; every column boundary is a line end of the whole text (SearchText.whole).
+# line ends, since a message's texts are columns and a trigram is indexed within one
+# column only; every column boundary is a line end of the whole text (SearchText.whole).
 _QUERY_BREAKS = re.compile("[\x00\n\ud800-\udfff]")
 
 _ENTRIES = (f"SELECT {ENTRY_COLUMNS} FROM mailbox_messages mm"
@@ -209,12 +211,15 @@ def searchable_text(text: str) -> str:
 def fts_query(substrings: Sequence[str]) -> str | None:
     """The FTS5 query for text containing all of ``substrings``, or None when none of
     them can be looked up (see the module notes)."""
-    pieces = {piece[:MAX_PHRASE_CHARACTERS] for string in substrings
-              for piece in _QUERY_BREAKS.split(string) if len(piece) >= TRIGRAM}
-    if not pieces:
+    pieces = sorted({piece for string in substrings for piece in _QUERY_BREAKS.split(string)
+                     if len(piece) >= TRIGRAM}, key=lambda piece: (-len(piece), piece))
+    # Distinct, in the order found.
+    trigrams = list(dict.fromkeys(islice(
+        (piece[start:start + TRIGRAM] for piece in pieces
+         for start in range(len(piece) - TRIGRAM + 1)), MAX_TRIGRAMS * 4)))[:MAX_TRIGRAMS]
+    if not trigrams:
         return None
-    longest = sorted(pieces, key=lambda piece: (-len(piece), piece))[:MAX_PHRASES]
-    return " AND ".join('"' + piece.replace('"', '""') + '"' for piece in longest)
+    return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
 
 
 def search_candidates(connection: sqlite3.Connection, mailbox_id: MailboxId,

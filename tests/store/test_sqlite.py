@@ -24,6 +24,7 @@ from reference.store.interface import (
     StoreError,
 )
 from reference.store.sqlite_commit import SPILL_PAGES
+from reference.store.sqlite_reads import MAX_TRIGRAMS, fts_query
 from reference.store.sqlite_schema import SCHEMA_FILE, load_migrations, split_statements
 from reference.store.sqlite_writes import fetch_one
 
@@ -410,3 +411,23 @@ async def test_open_store_understands_paths_and_urls(tmp_path: Path) -> None:
 async def test_open_store_refuses_what_it_cannot_open(url: str) -> None:
     with pytest.raises(StoreError):
         await open_store(url)
+
+
+# --- the full-text query
+
+
+def test_a_string_is_looked_up_as_its_trigrams_each_an_fts5_string_literal() -> None:
+    """The index keeps trigrams without positions (migration 7): a string narrows by
+    every trigram in it. Each is one quoted FTS5 literal with quotes doubled, so no
+    operator a user types (AND, NEAR, ``*``, ``:``) does anything."""
+    assert fts_query(["chord"]) == '"cho" AND "hor" AND "ord"'
+    assert fts_query(['a"b OR c*']) == ('"a""b" AND """b " AND "b O" AND " OR" AND "OR "'
+                                        ' AND "R c" AND " c*"')
+    # Shorter than a trigram: nothing to look up; NUL and line ends split a string (a
+    # NUL cannot be passed; a line lies in one column of the index).
+    assert fts_query(["ab", ""]) is None
+    assert fts_query(["ab\x00cde\nxy"]) == '"cde"'
+    # The longest pieces first, each trigram once, at most MAX_TRIGRAMS of them.
+    assert fts_query(["aaaa", "ababa"]) == '"aba" AND "bab" AND "aaa"'
+    query = fts_query(["".join(chr(0x4E00 + n) for n in range(200))])
+    assert query is not None and query.count(" AND ") == MAX_TRIGRAMS - 1

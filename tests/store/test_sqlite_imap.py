@@ -263,3 +263,40 @@ async def test_text_indexed_as_one_column_stays_searchable_after_migration_5(
         assert await store.reindex(index_message, everything=True) == 2
     finally:
         await store.close()
+
+
+async def test_texts_indexed_with_positions_move_to_the_trigram_index_in_migration_7(
+        db_path: Path) -> None:
+    """Migration 7 makes the index keep which messages hold a trigram, not where: the
+    texts indexed before move over as they are, so every message stays findable (none
+    becomes a message without text), and the exact check still decides."""
+    make_version_2_file(db_path)
+    with sqlite3.connect(db_path) as connection:
+        for _, statements in load_migrations(SCHEMA_FILE.read_text())[2:6]:
+            for statement in statements:
+                connection.execute(statement)
+        connection.execute("PRAGMA user_version = 6")
+        connection.execute("DELETE FROM messages_without_text")
+        connection.execute("INSERT INTO message_text (rowid, header, body, mime)"
+                           " VALUES (1, 'subject: tea', 'the harpsichord', ''),"
+                           " (2, 'subject: chord', 'harps psi sich', '')")
+    store = await SqliteStore.open(db_path)
+    try:
+        assert raw_query(db_path, "PRAGMA user_version") == [(LATEST_SCHEMA,)]
+        assert raw_query(db_path, "SELECT count(*) FROM messages_without_text") == [(0,)]
+        assert "detail = none" in raw_query(
+            db_path, "SELECT sql FROM sqlite_master WHERE name = 'message_text'")[0][0]
+        assert raw_query(db_path, "SELECT v FROM message_text_config WHERE k = 'automerge'"
+                         ) == [(8,)]
+        # Both hold every trigram of "harpsichord" (har arp rps psi sic ich cho hor ord,
+        # across their columns): the index narrows to both, the exact check to one.
+        assert await store.search_candidates(MailboxId(1), ["harpsichord"]) == {1, 2}
+        assert await store.search_candidates(MailboxId(1), ["harps psi"]) == {2}
+        assert await store.message_texts([MessageId(1)]) == {
+            1: SearchText("subject: tea", "the harpsichord", "")}
+        # A destroyed message still leaves the index (the trigger is made again).
+        with sqlite3.connect(db_path) as connection:
+            connection.execute("DELETE FROM messages WHERE id = 1")
+        assert raw_query(db_path, "SELECT count(*) FROM message_text_content") == [(1,)]
+    finally:
+        await store.close()

@@ -274,3 +274,26 @@ END;
 -- The setting lives in the table (message_text_config): a migration that makes the
 -- table again must set it again.
 INSERT INTO message_text (message_text, rank) VALUES ('automerge', 8);
+
+-- migration: 7
+
+-- The index keeps which messages hold each trigram, not where (detail = none): it is
+-- a fifteenth of the size, and indexing a message's text costs 40% less CPU (measured
+-- on bench/imap_messages.py mail: 17 KB and 0.38 ms per message with positions,
+-- 1 KB and 0.23 ms without). A string is then looked up as all of its trigrams
+-- (sqlite_reads.fts_query), not as a phrase, so a few more messages are candidates
+-- than contain it; the exact check (instr() on the kept texts) decides, as before.
+-- The texts are moved over as they are: no message loses its place in the index.
+DROP TRIGGER messages_leave_text;
+CREATE VIRTUAL TABLE message_text_trigrams USING fts5 (
+    header, body, mime, tokenize = 'trigram case_sensitive 0', detail = none,
+    columnsize = 0);
+INSERT INTO message_text_trigrams (message_text_trigrams, rank) VALUES ('automerge', 8);
+INSERT INTO message_text_trigrams (rowid, header, body, mime)
+    SELECT rowid, header, body, mime FROM message_text;
+DROP TABLE message_text;
+ALTER TABLE message_text_trigrams RENAME TO message_text;
+CREATE TRIGGER messages_leave_text AFTER DELETE ON messages
+BEGIN
+    DELETE FROM message_text WHERE rowid = OLD.id;
+END;
