@@ -313,15 +313,27 @@ def write_xtext(value: str) -> str:
                    f"+{octet:02X}" for octet in value.encode("utf-8"))
 
 
+# RFC 4954 §8: base64          = base64-terminal /
+#                                 ( 1*(4base64-char) [base64-terminal] )
+#              base64-char     = ALPHA / DIGIT / "+" / "/"
+#              base64-terminal = (2base64-char "==") / (3base64-char "=")
+# (an empty line is the empty response, RFC 4954 §4)
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+
+
 def decode_base64(value: str) -> bytes:
     """RFC 4954 §4: strict BASE64; "=" alone is an empty response.
 
     "servers and clients MUST reject (and not ignore) any character not explicitly
     allowed by the BASE64 alphabet, and MUST reject any sequence of BASE64 characters
-    that contains the pad character ('=') anywhere other than the end of the string".
+    that contains the pad character ('=') anywhere other than the end of the string";
+    padding is only what completes the last quantum (§8 ``base64-terminal``): "AAAA=" and
+    "AAAA====" are refused, which ``binascii``'s strict mode lets through.
     """
     if value == "=":
         return b""
+    if _BASE64.fullmatch(value) is None:
+        raise GrammarError("base64 (RFC 4954 §8)", value[:32])
     try:
         return binascii.a2b_base64(value.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError) as exc:

@@ -491,6 +491,17 @@ def test_base64_with_bad_characters_or_padding_is_refused(text: str) -> None:
         decode_base64(text)
 
 
+@pytest.mark.parametrize("text", ["AAAA=", "AAAA==", "AAAA====", "dGVzdDEy=", "dGVzdA==="])
+def test_padding_after_a_complete_quantum_is_refused(text: str) -> None:
+    """RFC 4954 §8: base64 = base64-terminal / ( 1*(4base64-char) [base64-terminal] ),
+    base64-terminal = (2base64-char "==") / (3base64-char "="): padding only completes
+    the last quantum. (found by fuzz.strategies.smtp_hostile.broken_auth_lines: "AUTH
+    PLAIN AAAA====" was taken as the response b"\0\0\0", because binascii's strict
+    mode accepts extra "=" after a complete quantum)"""
+    with pytest.raises(GrammarError):
+        decode_base64(text)
+
+
 @given(st.binary())
 @settings(max_examples=200)
 def test_base64_round_trips_any_octets(value: bytes) -> None:
