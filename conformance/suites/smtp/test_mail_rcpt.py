@@ -347,3 +347,22 @@ def test_a_recipient_limit_refuses_new_recipients_and_keeps_the_others(
         assert mailstore.fetch(message) is not None, (
             "the message for the recipients accepted before the limit was not delivered")
     in_step(smtp, "after the recipient limit")
+
+
+@pytest.mark.requirement(rfc=5321, section="4.5.1", level="MUST", ids=("RFC5321-4.5.1-3",))
+@pytest.mark.informational
+def test_postmaster_at_the_server_address_literal(smtp: SmtpDriver,
+                                                  observe: Callable[[str, object], None]
+                                                  ) -> None:
+    """RFC 5321 §4.5.1: postmaster "at any of the domains for which the SMTP server
+    provides mail service" MUST be supported; §4.1.3 address literals name a host by its
+    address. Whether a server counts its own address literal among its domains is its
+    choice (RFC 1123 §5.2.17 asked it to, RFC 5321 is silent): what RCPT TO:<postmaster@[
+    the server's address]> gets is recorded."""
+    address = smtp.wire.sock.getpeername()[0]
+    literal = f"[IPv6:{address}]" if ":" in address else f"[{address}]"
+    ehlo(smtp)
+    expect(smtp.mail_from(SENDER), 250, what="MAIL")
+    reply = smtp.rcpt_to(f"postmaster@{literal}")
+    observe(f"RCPT TO:<postmaster@{literal}>", str(reply))
+    expect(smtp.command("RSET"), 250, what="RSET")
