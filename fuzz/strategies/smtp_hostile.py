@@ -63,9 +63,11 @@ Example::
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from typing import Literal
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from fuzz.strategies import smtp
@@ -272,19 +274,28 @@ def invalid_utf8_lines() -> st.SearchStrategy[bytes]:
 
 
 # RFC 4648 §4 base64, which RFC 4954 §4 requires of initial responses and SASL lines.
-_BROKEN_BASE64 = (b"=", b"==", b"====", b"A", b"AB", b"ABC", b"A===", b"AB=C", b"AB==CD==",
-                  b"!!!!", b"AB\x00C", b"AB CD", b"YWxp\xff", b"Y W x p", b"*=", b"**",
-                  b"-_-_", b"AAAA====", b"\xc3\xa9AA")
+_BROKEN_BASE64 = (b"==", b"====", b"AAAA=", b"AAAA====", b"A", b"AB", b"ABC", b"A===",
+                  b"AB=C", b"AB==CD==", b"!!!!", b"AB\x00C", b"AB CD", b"YWxp\xff", b"Y W x p",
+                  b"*=", b"**", b"-_-_", b"dGVzdA===", b"\xc3\xa9AA")
+
+
+# RFC 4954 §8: base64 = base64-terminal / ( 1*(4base64-char) [base64-terminal] ), to
+# keep the mutations below that happen to stay valid out of "broken"
+_VALID_BASE64 = re.compile(rb"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
 @st.composite
 def _broken_base64(draw: st.DrawFn) -> bytes:
     if draw(st.booleans()):
         return draw(st.sampled_from(_BROKEN_BASE64))
-    # a valid encoding with one octet broken
+    # a valid encoding with one octet broken: a "=" inside, a character outside the
+    # alphabet, one missing
     valid = base64.b64encode(draw(st.binary(min_size=1, max_size=60)))
     at = draw(st.integers(0, len(valid) - 1))
-    return valid[:at] + draw(st.sampled_from([b"=", b"!", b" ", b"\x80", b""])) + valid[at + 1:]
+    broken = valid[:at] + draw(st.sampled_from([b"=", b"!", b" ", b"\x80", b""])) \
+        + valid[at + 1:]
+    assume(_VALID_BASE64.fullmatch(broken) is None)
+    return broken
 
 
 @st.composite
@@ -318,13 +329,13 @@ def broken_auth_lines() -> st.SearchStrategy[bytes]:
 
 @_cached
 def broken_auth_responses() -> st.SearchStrategy[bytes]:
-    """Client lines after a 334 (RFC 4954 §4): broken base64, a bare ``*`` with junk,
-    empty lines, controls and a line past the 12288 octets RFC 4954 §4 allows."""
+    """Client lines after a 334 (RFC 4954 §4) that a server must refuse (501, or 500 when
+    too long): broken base64, a ``*`` with junk, controls, bare CR or LF, and a line past
+    the 12288 octets RFC 4954 §4 allows."""
     return st.one_of(
         _broken_base64().map(lambda text: text + CRLF),
-        st.sampled_from([b"*x\r\n", b" *\r\n", b"\r\n", b"=\r\n", b"\x00\r\n",
-                         b"AAAA\rAAAA\r\n", b"AAAA\nAAAA\r\n",
-                         b"QUFB" * 3100 + CRLF]))
+        st.sampled_from([b"*x\r\n", b" *\r\n", b"\x00\r\n", b"AAAA\rAAAA\r\n",
+                         b"AAAA\nAAAA\r\n", b"QUFB" * 3100 + CRLF]))
 
 
 @_cached

@@ -88,6 +88,49 @@ def test_every_hostile_command_line_gets_exactly_one_reply(data: bytes) -> None:
     assert whole.wire.startswith(transcript.wire)
 
 
+def first_answer(setup: bytes, line: bytes) -> tuple[object, State]:
+    conn = server()
+    if setup:
+        drive(conn, setup)
+    events = drive(conn, line).events
+    return events[0], conn.state
+
+
+@HOSTILE
+@given(smtp_hostile.bad_parameter_lines())
+def test_broken_esmtp_parameters_are_refused(line: bytes) -> None:
+    """RFC 5321 §4.1.1.11: "If the server SMTP does not recognize or cannot implement one
+    or more of the parameters associated with a particular MAIL FROM or RCPT TO command,
+    it will return code 555"; a malformed one is a 501 (§4.3.2), a SIZE over the limit a
+    552 (RFC 1870 §6). Never accepted."""
+    setup = b"MAIL FROM:<a@b.example>\r\n" if line.startswith(b"RCPT") else b""
+    answer, _ = first_answer(setup, line)
+    assert isinstance(answer, Reply) and answer.code in (500, 501, 552, 555), answer
+
+
+@HOSTILE
+@given(smtp_hostile.control_octet_lines(utf8=True) | smtp_hostile.invalid_utf8_lines())
+def test_controls_and_ill_formed_utf8_in_a_command_are_refused(line: bytes) -> None:
+    """RFC 5321 §2.3.8 MUST NOT: bare CR or LF is no line end, so the line is refused
+    whole; NUL and other controls are no command text; RFC 6531 §3.3 UTF8-non-ascii is
+    well-formed UTF-8 (RFC 3629 §4), and without SMTPUTF8 no octet above 127 belongs in
+    a command. Every such line gets a 5xx, never an event."""
+    answer, _ = first_answer(b"MAIL FROM:<a@b.example>\r\n" if b"RCPT" in line[:6] else b"",
+                             line)
+    assert isinstance(answer, Reply) and answer.code // 100 == 5, answer
+
+
+@HOSTILE
+@given(smtp_hostile.broken_auth_responses())
+def test_a_broken_sasl_response_ends_the_exchange_with_501(line: bytes) -> None:
+    """RFC 4954 §4 MUST: "If the server cannot [BASE64] decode any client response, it
+    MUST reject the AUTH command with a 501 reply (and an enhanced status code of
+    5.5.2)"; a line past the AUTH limit gets 500 5.5.6. The exchange is over."""
+    answer, state = first_answer(b"AUTH PLAIN\r\n", line)
+    assert isinstance(answer, Reply) and answer.code in (500, 501), answer
+    assert state is State.READY
+
+
 @HOSTILE
 @given(smtp_hostile.hostile_command_bytes())
 def test_hostile_sessions_get_replies_the_client_parser_reads(data: bytes) -> None:
@@ -177,7 +220,8 @@ def test_replies_injected_behind_the_220_are_never_read_over_tls(
     client.receive_data(wire[:at])
     ready = client.next_reply()
     assert isinstance(ready, Reply) and ready.code == 220
-    client.receive_data(wire[at:])
+    if wire[at:]:                         # (b"" would be the end of the connection)
+        client.receive_data(wire[at:])
     assert client.tls_established() == len(injection.injected)
     assert client.next_reply() is NEED_DATA
     client.receive_data(b"250 2.0.0 over TLS\r\n")
