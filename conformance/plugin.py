@@ -83,7 +83,7 @@ MARKERS = (
     "test checks (repeatable)",
     "protocol(name): run only against targets of this protocol (smtp, imap)",
     "needs(*capabilities): UNSUPPORTED unless the target advertises these IMAP "
-    "capabilities or EHLO keywords",
+    "capabilities or EHLO keywords; \"A|B\" is satisfied by either",
     "informational: records what the target does (observe), never fails on it",
     "accounts(n): needs at least n accounts on the target (SKIPPED otherwise)",
 )
@@ -326,7 +326,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if needs:
         protocol = item_protocol(item) or run.protocols[0]
         advertised = {a.upper() for a in run.advertised(protocol)}
-        missing = [n for n in needs if n.upper() not in advertised]
+        # "ESEARCH|IMAP4rev2": any one of the alternatives will do.
+        missing = [n for n in needs
+                   if not any(alt.strip().upper() in advertised for alt in n.split("|"))]
         if missing:
             state.verdict = verdicts.UNSUPPORTED
             pytest.skip(f"UNSUPPORTED: the target does not advertise {', '.join(missing)}")
@@ -543,10 +545,11 @@ def imap_login(imap_factory: Callable[..., ImapDriver]) -> ImapDriver:
 
 @pytest.fixture
 def scratch_mailbox(imap_factory: Callable[..., ImapDriver]) -> Iterator[str]:
-    """A new mailbox's name, created through IMAP (CREATE) on a connection of its own and
-    deleted (DELETE) on another after the test."""
-    name = f"conformance-{uuid.uuid4().hex[:12]}"
+    """A new mailbox's name in the first personal namespace (e.g. "INBOX.conformance-..."
+    on a server whose personal mailboxes live under INBOX), created through IMAP (CREATE)
+    on a connection of its own and deleted (DELETE) on another after the test."""
     creator = imap_factory(login=True)
+    name = f"{creator.personal_prefix()}conformance-{uuid.uuid4().hex[:12]}"
     done = creator.create(name)
     if not done.ok:
         raise verdicts.SetupFailed(f"CREATE {name} failed: {done.tagged}")

@@ -42,6 +42,7 @@ from reference.imap.responses import (
     EnabledData,
     ExpungeData,
     ImapRemoteProtocolError,
+    NamespaceData,
     Response,
     ResponseCode,
     StatusResponse,
@@ -342,6 +343,16 @@ class ImapDriver(WireDriver):
 
     def logout(self) -> Completion:
         return self.command("LOGOUT")
+
+    def personal_prefix(self) -> str:
+        """Where this account creates mailboxes: the prefix of the first personal
+        namespace (RFC 9051 §6.3.10: "just use the first Personal Namespace"; e.g.
+        "INBOX." on Cyrus without altnamespace), "" without NAMESPACE or IMAP4rev2."""
+        if not {"NAMESPACE", "IMAP4REV2"} & self.capabilities:
+            return ""
+        found = self.command("NAMESPACE").of_type(NamespaceData)
+        personal = found[0].personal if found else None
+        return personal[0].prefix if personal else ""
 
 
 # RFC 9051 §9: quoted = DQUOTE *QUOTED-CHAR DQUOTE; QUOTED-CHAR = <any TEXT-CHAR except

@@ -183,6 +183,20 @@ def test_imap_driver_sends_literals_exactly(capabilities: str, header: bytes) ->
                                       b'C002 LOGIN "a b" "p\\"w"\r\nC003 CAPABILITY\r\n')
 
 
+@pytest.mark.parametrize(("capabilities", "prefix"), [
+    ("IMAP4rev1 NAMESPACE", "INBOX."), ("IMAP4rev2", "INBOX."), ("IMAP4rev1", "")])
+def test_imap_driver_personal_prefix(capabilities: str, prefix: str) -> None:
+    """RFC 9051 §6.3.10: the first personal namespace's prefix, asked only when NAMESPACE
+    (or IMAP4rev2, which includes it) is advertised."""
+    greeting = f"* OK [CAPABILITY {capabilities}] hi\r\n".encode()
+    special = {b"NAMESPACE": b'* NAMESPACE (("INBOX." ".")) NIL NIL\r\nTAG OK done\r\n'}
+    with FakeServer(imap_handler(greeting=greeting, capabilities=capabilities,
+                                 special=special)) as server:
+        driver = ImapDriver.connect(_spec(server, "imap"), timeout=5)
+        assert driver.personal_prefix() == prefix
+        driver.close()
+
+
 # --- the plugin: verdicts, expectations, reports -----------------------------------------
 
 VERDICT_SUITE = '''
@@ -216,6 +230,12 @@ def test_grammar(smtp):
 @pytest.mark.requirement(rfc=3030, section="2", level="MUST")
 def test_unsupported(smtp):
     raise AssertionError("never runs")
+
+
+@pytest.mark.needs("CHUNKING|PIPELINING")
+@pytest.mark.requirement(rfc=3030, section="2", level="MUST")
+def test_either_capability(smtp):
+    assert smtp.greeting.code == 220
 
 
 @pytest.mark.informational
@@ -267,6 +287,7 @@ def test_plugin_verdicts_and_reports(pytester: pytest.Pytester) -> None:
     assert _verdicts(document) == {
         "test_pass": "PASS", "test_fail": "FAIL", "test_non_strict": "NON-STRICT",
         "test_grammar": "FAIL", "test_unsupported": "UNSUPPORTED",
+        "test_either_capability": "PASS",
         "test_informational": "INFORMATIONAL", "test_skipped": "SKIPPED"}
     assert status == 1                                    # two unexpected FAILs
     assert document["schema"] == 1 and document["run_id"] == "r1"
@@ -332,7 +353,7 @@ def test_plugin_selection(pytester: pytest.Pytester) -> None:
 def test_without_target_everything_skips(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_verdicts=VERDICT_SUITE)
     result = pytester.runpytest(*PLUGIN_ARGS)
-    result.assert_outcomes(skipped=8)
+    result.assert_outcomes(skipped=9)
 
 
 # --- rfcmail conform: several targets, the matrix -----------------------------------------
