@@ -241,11 +241,14 @@ class CyrusProvider(Provider):
     name = "cyrus"
 
     def __init__(self, *, users: Sequence[str] = TEST_USERS, password: str = TEST_PASSWORD,
-                 **options: Any) -> None:
+                 altnamespace: bool = True, **options: Any) -> None:
+        """``altnamespace=False``: Cyrus's traditional layout, personal mailboxes under
+        INBOX (NAMESPACE personal prefix "INBOX/")."""
         options.setdefault("start_timeout", 60.0)
         super().__init__(**options)
         self.users = tuple(users)
         self.password = password
+        self.altnamespace = altnamespace
         self.root: Path | None = None
 
     @property
@@ -316,7 +319,7 @@ class CyrusProvider(Provider):
             f"idlesocket: {work / 'run' / 'socket' / 'idle'}",
             f"notifysocket: {work / 'run' / 'socket' / 'notify'}",
             f"servername: {_REALM}",
-            "altnamespace: yes",
+            f"altnamespace: {'yes' if self.altnamespace else 'no'}",
             "unixhierarchysep: yes",
             "virtdomains: off",
             "lmtp_downcase_rcpt: yes",
