@@ -3,8 +3,7 @@
 Why unpacked: Debian's ``cyrus-common`` conflicts with ``imap-server``, so installing it
 with apt REMOVES ``dovecot-imapd``. Instead ``install_cyrus()`` fetches the packages with
 ``apt-get download`` and unpacks them with ``dpkg-deb -x`` into a cache directory
-(``$RFCMAIL_CYRUS_CACHE``, default ``/var/cache/rfcmail/cyrus/<version>`` as root,
-else ``~/.cache/rfcmail/cyrus/<version>``), together with
+(``$RFCMAIL_CYRUS_CACHE``, default ``/var/cache/rfcmail/cyrus/<version>``), together with
 the library packages they need that are not installed (followed through their own
 dependencies) and ``sasl2-bin`` for ``saslpasswd2``. Nothing is installed or upgraded on
 the system: the binaries run with ``LD_LIBRARY_PATH`` pointing into the cache. The first
@@ -22,8 +21,8 @@ temporary directory, every path they name is in there, and the master runs in th
 foreground as our child (no ``-d``), so stopping it is a signal to its pid; it takes its
 services down with it. Cyrus logs only to syslog: without a syslog daemon the log is lost.
 
-Privileges: started as root, the master drops to ``cyrus_user`` (Debian's ``mail``, so no
-system user is created); started as another user everything runs as that user.
+Privileges: the master starts as root and drops to ``cyrus_user`` (Debian's ``mail``, so
+no system user is created); started as another user this provider is unavailable.
 """
 
 from __future__ import annotations
@@ -68,15 +67,15 @@ def cache_root() -> Path:
     configured = os.environ.get("RFCMAIL_CYRUS_CACHE")
     if configured:
         return Path(configured)
-    if os.geteuid() == 0:
-        # Not root's home (mode 0700): the services run as "mail" and exec from here.
-        return Path("/var/cache/rfcmail/cyrus")
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "rfcmail" / "cyrus"
+    # Not root's home (mode 0700): the services run as "mail" and exec from here.
+    return Path("/var/cache/rfcmail/cyrus")
 
 
 def unavailable_reason() -> str | None:
     """Why Cyrus cannot be started here without trying (None: it may be); no download."""
+    if os.geteuid() != 0:
+        return ("a private Cyrus needs root: its master starts as root and drops to the "
+                "'mail' user")
     if _unpacked_roots():
         return None
     if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
@@ -134,7 +133,7 @@ def _candidate_version(package: str) -> str | None:
         match = re.search(r"Candidate:\s*(\S+)", policy)
         if match and match.group(1) != "(none)":
             return match.group(1)
-        if attempt == 0 and os.geteuid() == 0 and not _has_package_lists():
+        if attempt == 0 and not _has_package_lists():
             _run(["apt-get", "update", "-q"])
         else:
             break
@@ -370,9 +369,7 @@ def _cyrus_conf(bin_dir: Path, config: Path, endpoints: dict[str, Endpoint]) -> 
 
 
 def _run_as() -> pwd.struct_passwd:
-    """Debian's ``mail`` user when we are root, else ourselves."""
-    if os.geteuid() != 0:
-        return pwd.getpwuid(os.geteuid())
+    """Debian's ``mail`` user, whom the master (started as root) becomes."""
     try:
         return pwd.getpwnam("mail")
     except KeyError as exc:
@@ -380,5 +377,7 @@ def _run_as() -> pwd.struct_passwd:
 
 
 if __name__ == "__main__":          # python -m interop.providers.cyrus: fetch it now
+    if unavailable_reason():
+        raise SystemExit(f"Cyrus not fetched: {unavailable_reason()}")
     unpacked = install_cyrus()
     print(f"Cyrus {cyrus_version()} unpacked in {unpacked}")
