@@ -3,8 +3,12 @@ program against a target (logged in, INBOX selected) and judges every response.
 
 Families (``FAMILIES``): ``valid`` (one command of ``fuzz.strategies.imap``),
 ``one_byte_off``, ``bad_literal_count``, ``unbalanced_parens``, ``nul_cr_lf``,
-``overlong``, ``literal_bomb``, ``pipelining_flood`` and ``hostile`` (the
-``hostile_command_bytes()`` of ``fuzz.strategies.imap``).
+``overlong``, ``literal_bomb``, ``pipelining_flood``, ``hostile`` (the
+``hostile_command_bytes()`` of ``fuzz.strategies.imap``), ``literal_plus`` (commands with
+non-synchronizing literals, and one past LITERAL-'s 4096 octets whose octets are NOOP
+commands: RFC 7888), ``idle`` (IDLE, then DONE in any case, or something else: RFC 9051
+§6.3.13) and ``authenticate`` (on a connection not logged in: "*", bad base64, an
+overlong response, an unknown mechanism: §6.2.2).
 
 The executor frames what it sends as the server must (RFC 9051 §4.3: a line ending in
 ``{n}`` CRLF is followed by n octets of literal; only CRLF ends a line, §2.2), sends
@@ -17,11 +21,17 @@ only when awaited, ENABLED only after ENABLE, no EXPUNGE during FETCH/STORE/SEAR
   tag cannot be read (§7.1.3);
 - "+" or a tagged NO/BAD to a synchronizing literal (§4.3, §7.6);
 - no close without BYE (§7.1.5: BYE "indicates that the server is about to close the
-  connection"; §6.1.3).
+  connection"; §6.1.3);
+- IDLE ended by DONE completes with OK, by anything else not (§6.3.13, §9);
+- "*" ends AUTHENTICATE with a tagged BAD, and so does bad base64 on an IMAP4rev2 server
+  (§6.2.2);
+- the octets of a non-synchronizing literal are never run as commands (RFC 7888 §3), and
+  one past 4096 octets on a LITERAL- server gets BAD [TOOBIG] (APPEND) or BYE (§5).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import re
 
@@ -33,21 +43,30 @@ from conformance.targets import TargetSpec
 from fuzz.strategies import imap as imap_strategies
 from fuzz.wire import _io
 from fuzz.wire.model import Program, Step
-from fuzz.wire.session import WireSession
+from fuzz.wire.session import WireSession, is_base64
 from reference.imap.commands import Authenticate, Idle, Logout, StartTls
 from reference.imap.grammar import LiteralForm
-from reference.imap.responses import Condition, Continuation, Response, StatusResponse
+from reference.imap.responses import (
+    Condition,
+    Continuation,
+    Response,
+    ResponseCode,
+    StatusResponse,
+)
 from reference.imap.serializer import TAG_PATTERN
 from reference.imap.serializer_commands import write_command
 
 FAMILIES = ("valid", "one_byte_off", "bad_literal_count", "unbalanced_parens", "nul_cr_lf",
-            "overlong", "literal_bomb", "pipelining_flood", "hostile")
+            "overlong", "literal_bomb", "pipelining_flood", "hostile", "literal_plus", "idle",
+            "authenticate")
 
 # Commands that wait for more than a command (IDLE's DONE, AUTHENTICATE's exchange),
 # change the transport (STARTTLS) or end the session (LOGOUT) are not drawn.
 _SKIPPED = (Idle, Authenticate, StartTls, Logout)
 _LITERAL = re.compile(rb"~?\{([0-9]{1,30})(\+?)\}\r\n\Z")
 LITERAL_CAP = 65536            # literals larger than this are bombs: never sent
+PIECE = 8192                   # larger sends look for a BYE between pieces
+_BYE = re.compile(rb"(?:^|\n)\* BYE ")
 
 
 def _wire(command: object) -> bytes:
@@ -121,6 +140,63 @@ def steps() -> st.SearchStrategy[Step]:
             b"F%d NOOP\r\n" % i for i in range(n)))),
         imap_strategies.hostile_command_bytes().filter(lambda d: len(d) < 100_000)
         .map(lambda data: Step("hostile", data if data.endswith(b"\r\n") else data + b"\r\n")),
+        _new_steps(),
+    )
+
+
+# RFC 7888: non-synchronizing literals. LITERAL- (and IMAP4rev2, RFC 9051 §4.3) allows
+# them up to 4096 octets; past that a LITERAL- server answers BAD (APPEND: [TOOBIG]) or
+# BYE, and must still not run the literal's octets as commands (§3). The big literal's
+# octets are NOOP commands with tags of their own: a server that runs them answers them.
+LITERAL_MINUS_MAX = 4096
+_SMUGGLED_TAG = b"LP"
+
+
+def _plus_literals(data: bytes) -> bytes:
+    return re.sub(rb"\{([0-9]+)\}\r\n", rb"{\1+}\r\n", data)
+
+
+def _big_plus_append(size: int) -> bytes:
+    lines = b"".join(b"%s%d NOOP\r\n" % (_SMUGGLED_TAG, i) for i in range(size // 12 + 1))
+    return b"T1 APPEND INBOX {%d+}\r\n" % size + lines[:size] + b"\r\n"
+
+
+# IDLE (RFC 9051 §6.3.13, RFC 2177): what the client sends after "+". "DONE" in any case
+# ends it with OK (RFC 5234 §2.3: ABNF strings are case-insensitive); anything else is
+# not the grammar's "DONE" (RFC 9051 §9: idle = "IDLE" CRLF "DONE").
+_IDLE_ENDS = (b"DONE\r\n", b"done\r\n", b"DoNe\r\n", b"XDONE\r\n", b"I2 NOOP\r\n", b"\r\n",
+              b"DONE\r\nI2 NOOP\r\n")
+
+# AUTHENTICATE (RFC 9051 §6.2.2) on a connection not yet logged in: the command, then
+# the client's answers to "+" ("*" once the step has none left). No credentials are
+# sent: a failed login makes Dovecot delay every login from the address for up to 15 s
+# (its auth penalty), which would stall the run and read as hangs.
+_BAD_BASE64 = (b"=AAA", b"AAA=BBB", b"!!!!", b"dGVzdA=x", b"a b")
+
+
+def _authenticate_steps() -> st.SearchStrategy[Step]:
+    variants = [
+        Step("authenticate", b"A1 AUTHENTICATE PLAIN\r\n", b"*\r\n"),
+        *(Step("authenticate", b"A1 AUTHENTICATE PLAIN\r\n", bad + b"\r\n")
+          for bad in _BAD_BASE64),
+        *(Step("authenticate", b"A1 AUTHENTICATE PLAIN " + bad + b"\r\n")
+          for bad in _BAD_BASE64),
+        Step("authenticate", b"A1 AUTHENTICATE LOGIN\r\n",
+             base64.b64encode(b"alice") + b"\r\n*\r\n"),
+        Step("authenticate", b"A1 AUTHENTICATE PLAIN\r\n", b"A" * 70_000 + b"\r\n"),
+        Step("authenticate", b"A1 AUTHENTICATE X-FUZZ-UNKNOWN\r\n"),
+    ]
+    return st.sampled_from(variants)
+
+
+def _new_steps() -> st.SearchStrategy[Step]:
+    return st.one_of(
+        _command_bytes().filter(lambda d: b"}\r\n" in d)
+        .map(lambda data: Step("literal_plus", _plus_literals(data))),
+        st.integers(LITERAL_MINUS_MAX + 1, 20_000).map(
+            lambda size: Step("literal_plus", _big_plus_append(size))),
+        st.sampled_from(_IDLE_ENDS).map(lambda end: Step("idle", b"I1 IDLE\r\n", end)),
+        _authenticate_steps(),
     )
 
 
@@ -142,8 +218,9 @@ class ImapSession(WireSession[ImapDriver]):
         super().__init__(spec, hang_timeout=hang_timeout, quiet=quiet)
         self.closing = False            # BYE seen: the close that follows is announced
         self.verbs: dict[str, str] = {}  # tag -> command name, of the commands sent
+        self.completion: StatusResponse | None = None   # the last tagged one awaited
 
-    def connect(self) -> None:
+    def connect(self, *, login: bool = True) -> None:
         self.close()
         try:
             self.driver = ImapDriver.connect(self.spec, timeout=self.hang_timeout)
@@ -154,7 +231,7 @@ class ImapSession(WireSession[ImapDriver]):
         except TargetClosed as exc:
             raise self._finding("crash", f"no greeting: {exc}") from None
         self.closing = False
-        if self.spec.accounts:
+        if self.spec.accounts and login:
             account = self.spec.accounts[0]
             self._guarded(lambda d: d.login(account.user, account.password), "LOGIN")
             self._guarded(lambda d: d.select("INBOX"), "SELECT INBOX")
@@ -238,6 +315,7 @@ class ImapSession(WireSession[ImapDriver]):
                 continue
             if isinstance(response, StatusResponse):
                 if response.tag is not None and response.tag == tag:
+                    self.completion = response
                     if (response.condition is Condition.OK
                             and self.verbs.get(tag) == "STARTTLS"):
                         self.close()            # TLS is due: this session cannot go on
@@ -257,19 +335,31 @@ class ImapSession(WireSession[ImapDriver]):
                 self.close()
                 return "closed"
             if isinstance(response, StatusResponse) and response.tag == tag:
+                self.completion = response
                 return "done"
 
     # sending ------------------------------------------------------------------------------
 
     def _send(self, data: bytes) -> None:
+        """Send ``data``; past ``PIECE`` octets in pieces, stopping once the target says
+        BYE: a server that closes with our octets unread resets the connection (TCP),
+        and the reset would throw away the BYE it sent."""
         assert self.driver is not None
+        wire = self.driver.wire
         try:
-            self.driver.send(data)
+            for start in range(0, max(1, len(data)), PIECE):
+                self.driver.send(data[start:start + PIECE])
+                if len(data) <= PIECE:
+                    break
+                with contextlib.suppress(TargetTimeout), _io.timeout(wire, self.quiet):
+                    wire.fill()
+                if _BYE.search(wire.buffer):
+                    return
         except TargetTimeout:
             raise self._finding("hang", f"the target stopped reading ({len(data)} octets "
                                 "not accepted)") from None
         except TargetClosed as exc:
-            if self.closing:
+            if self.closing or _BYE.search(wire.buffer):
                 raise _Closed from None
             raise self.crashed_or_closed(f"sending: {exc}") from None
 
@@ -338,6 +428,128 @@ class ImapSession(WireSession[ImapDriver]):
                     break
             if not answered and self.driver is not None and not self.closing:
                 self._await(tag, what)
+
+    # LITERAL+ / LITERAL- (RFC 7888), IDLE (RFC 9051 §6.3.13), AUTHENTICATE (§6.2.2) -------
+
+    def _capabilities(self) -> frozenset[str]:
+        assert self.driver is not None
+        if not self.driver.capabilities:
+            self._guarded(lambda d: d.capability(), "CAPABILITY")
+        return self.driver.capabilities
+
+    def step_literal_plus(self, step: Step) -> bool:
+        capabilities = self._capabilities()
+        plus = "LITERAL+" in capabilities
+        if not (plus or "LITERAL-" in capabilities or "IMAP4REV2" in capabilities):
+            return False
+        sizes = [int(m.group(1)) for m in re.finditer(rb"\{([0-9]+)\+\}\r\n", step.data)]
+        if plus or all(size <= LITERAL_MINUS_MAX for size in sizes):
+            self.send_commands(step)
+            return True
+        assert self.driver is not None
+        smuggled = {f"{_SMUGGLED_TAG.decode()}{i}" for i in range(len(step.data) // 12 + 1)}
+        for tag in smuggled:
+            self.driver._in_flight[tag] = "NOOP"
+        try:
+            self.send_commands(step)
+            completion = self.completion
+            if self.driver is not None and not self.closing:
+                self.send_commands(Step(step.family, b"T2 NOOP\r\n"))
+        except _Closed:
+            self.close()
+            completion = None
+        answered = sorted(t for t in smuggled
+                          if self.driver is None or t not in self.driver._in_flight)
+        if self.driver is not None:
+            for tag in smuggled:
+                self.driver._in_flight.pop(tag, None)
+        if answered and self.driver is not None:
+            raise self._finding("state", f"the octets of a non-synchronizing literal of "
+                                f"{max(sizes)} octets were run as commands ({answered[0]} "
+                                "was answered; RFC 7888 §3: the server \"MUST treat the "
+                                "specified number of following octets ... as part of the "
+                                "same command\")")
+        if (completion is not None and completion.tag == "T1"
+                and completion.condition is not Condition.BYE
+                and step.data.upper().startswith(b"T1 APPEND")
+                and (completion.condition is not Condition.BAD
+                     or completion.code is not ResponseCode.TOOBIG)):
+            code = f"[{getattr(completion.code, 'value', completion.code)}] " \
+                if completion.code else ""
+            raise self._finding("state", f"{completion.condition.value} {code}"
+                                f"to APPEND with a non-synchronizing literal of {max(sizes)} "
+                                "octets, past LITERAL-'s 4096 (RFC 7888 §5: \"the tagged BAD "
+                                "response MUST contain the TOOBIG response code\")")
+        return True
+
+    def step_idle(self, step: Step) -> bool:
+        """IDLE, "+", then the step's ending: DONE (any case) must complete it with OK
+        (RFC 9051 §6.3.13), anything else is not the grammar's DONE and must not."""
+        if not {"IDLE", "IMAP4REV2"} & self._capabilities():
+            return False
+        tag = self._register(step.data)
+        self._send(step.data)
+        if self._await(tag, "IDLE", literal=True) != "continue":
+            return True
+        first, _, rest = step.extra.partition(b"\r\n")
+        if rest:
+            self._register(rest)
+        self._send(step.extra)
+        self.completion = None
+        if self._await(tag, f"IDLE ended by {first!r}") != "done" or self.completion is None:
+            return True
+        done = first.upper() == b"DONE"
+        if done and self.completion.condition is not Condition.OK:
+            raise self._finding("state", f"{self.completion.condition.value} to IDLE ended by "
+                                f"{first!r} (RFC 9051 §6.3.13: \"OK - IDLE completed after "
+                                "client sent 'DONE'\"; RFC 5234 §2.3: case-insensitive)")
+        if not done and self.completion.condition is Condition.OK:
+            raise self._finding("state", f"OK to IDLE ended by {first!r}, which is not "
+                                "\"DONE\" (RFC 9051 §9: idle = \"IDLE\" CRLF \"DONE\")")
+        if rest and self.driver is not None and not self.closing:
+            self._await(_tag(rest), "the command after DONE")
+        return True
+
+    def step_authenticate(self, step: Step) -> bool:
+        """AUTHENTICATE on a new connection that has not logged in; never OK (no
+        credentials are sent). When the mechanism is offered (AUTH=...): "*" gets a tagged
+        BAD (RFC 9051 §6.2.2 and RFC 3501 §6.2.2 MUST), and so does a response that is
+        not base64 from an IMAP4rev2 server (RFC 9051 §6.2.2 only)."""
+        self.connect(login=False)
+        assert self.driver is not None
+        mechanism = step.data.split()[2].decode("ascii", "replace").upper()
+        capabilities = self._capabilities()
+        offered = f"AUTH={mechanism}" in capabilities
+        rev2 = "IMAP4REV2" in capabilities
+        tag = self._register(step.data)
+        assert tag is not None
+        answers = [line + b"\r\n" for line in step.extra.split(b"\r\n") if line]
+        words = step.data.split()
+        sent = [words[3]] if len(words) > 3 else []
+        self._send(step.data)
+        while True:
+            answer = self._await(tag, "AUTHENTICATE", literal=True)
+            if answer != "continue":
+                break
+            line = answers.pop(0) if answers else b"*\r\n"
+            sent.append(line.rstrip(b"\r\n"))
+            self._send(line)
+        completion, self.completion = self.completion, None
+        self.close()                         # not logged in: the next step reconnects
+        if answer != "done" or completion is None or completion.tag != tag:
+            return True
+        if completion.condition is Condition.OK:
+            raise self._finding("state", "OK to AUTHENTICATE without credentials (RFC 9051 "
+                                "§6.2.2: NO - authenticate failure)")
+        cancelled = bool(sent) and sent[-1] == b"*"
+        bad = [s for s in sent if s not in (b"*", b"=") and not is_base64(s)] if rev2 else []
+        if offered and (cancelled or bad) and completion.condition is not Condition.BAD:
+            raise self._finding("state", f"{completion.condition.value} to AUTHENTICATE "
+                                + ("cancelled with \"*\"" if cancelled else
+                                   f"answered with {bad[0][:20]!r}, not base64")
+                                + " (RFC 9051 §6.2.2: the server \"MUST reject the "
+                                "AUTHENTICATE command by sending a tagged BAD response\")")
+        return True
 
     def _register_pieces(self, line: bytes) -> None:
         assert self.driver is not None

@@ -4,6 +4,8 @@ of the connections before it, findings with the whole transcript, and telling a 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from typing import ClassVar, Generic, Protocol, TypeVar
 
@@ -103,3 +105,15 @@ class WireSession(Generic[D]):
         except (TargetTimeout, TargetClosed, GrammarViolation) as exc:
             return self._finding("crash", f"{why}; then no greeting on reconnect: {exc}")
         return self._finding("closed", f"{why}: {self.unannounced_close}")
+
+
+def is_base64(text: bytes) -> bool:
+    """Strict BASE64, as SASL exchanges must be read: RFC 4954 §4 (SMTP) "MUST reject (and
+    not ignore) any character not explicitly allowed by the BASE64 alphabet, and MUST
+    reject any sequence of BASE64 characters that contains the pad character ('=')
+    anywhere other than the end"; RFC 9051 §6.2.2 (IMAP) the same in its words."""
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True

@@ -32,7 +32,6 @@ What the executor enforces, beyond the reply grammar the driver checks (RFC 5321
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import itertools
 import re
@@ -47,7 +46,7 @@ from fuzz.strategies import smtp as smtp_strategies
 from fuzz.wire import _io
 from fuzz.wire.mailbox import ID_FIELD, SMUGGLED_FIELD, Mailbox, StoreCheck
 from fuzz.wire.model import Program, Step
-from fuzz.wire.session import WireSession
+from fuzz.wire.session import WireSession, is_base64
 from reference.smtp.commands import Auth, Bdat, Data, Quit, StartTls
 from reference.smtp.connection import ClientConnection
 from reference.smtp.serializer import write_command
@@ -172,17 +171,6 @@ def _auth_steps() -> st.SearchStrategy[Step]:
 
 def programs(max_steps: int = 8) -> st.SearchStrategy[Program]:
     return st.lists(steps(), min_size=1, max_size=max_steps)
-
-
-def _strict_base64(text: bytes) -> bool:
-    """RFC 4954 §4: servers "MUST reject (and not ignore) any character not explicitly
-    allowed by the BASE64 alphabet, and MUST reject any sequence of BASE64 characters
-    that contains the pad character ('=') anywhere other than the end"."""
-    try:
-        base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return True
 
 
 # --- the executor -------------------------------------------------------------------------
@@ -606,7 +594,7 @@ class SmtpSession(WireSession[SmtpDriver]):
             raise self._finding("state", f"{reply.code} to an AUTH response line of over "
                                 "12288 octets (RFC 4954 §4: a line longer than the "
                                 "authentication buffer fails \"with the 500 reply\")")
-        bad = [s for s in sent if s not in (b"*", b"=") and not _strict_base64(s)]
+        bad = [s for s in sent if s not in (b"*", b"=") and not is_base64(s)]
         if bad and not overlong and reply.code != 501 and not (
                 reply.code == 500 and len(step.data) > 512):
             raise self._finding("state", f"{reply.code} to an AUTH response that is not "

@@ -114,6 +114,8 @@ async def imap_bad_fetch(reader: asyncio.StreamReader, writer: asyncio.StreamWri
                 writer.write(b"* BYE bye\r\n" + tag + b" OK done\r\n")
                 await writer.drain()
                 return
+            elif b" AUTHENTICATE " in command.upper()[:40]:
+                writer.write(tag + b" NO no mechanisms\r\n")
             else:
                 if b" FETCH " in command.upper()[:60]:
                     writer.write(b"* 1 FETCH (FLAGS (\\Seen)\r\n")      # the fault

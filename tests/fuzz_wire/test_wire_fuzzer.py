@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conformance.targets import StartedTarget, TargetSpec, open_target, parse_target
+from fuzz.wire import imap as imap_wire
 from fuzz.wire import run
 from fuzz.wire.mailbox import open_mailbox, target_mailbox
 from fuzz.wire.model import Finding, Step, read_replay
@@ -149,3 +150,19 @@ def test_a_run_goes_on_after_a_finding_and_keeps_one_per_kind_and_family(
         assert (tmp_path / f"finding-{number}.txt").read_text().count("replay: rfcmail") == 1
     text = run.summary_text("fake", outcome)
     assert "cases per family:" in text and "findings: 2 (hang 2)" in text
+
+
+def test_the_imap_exchanges_beyond_one_command_pass_against_the_reference(
+        reference: StartedTarget) -> None:
+    """IDLE ended by DONE in any case (RFC 9051 §6.3.13), AUTHENTICATE cancelled with "*"
+    or answered with bad base64 (§6.2.2: tagged BAD), a non-synchronizing literal past
+    4096 octets (RFC 7888) whose octets look like commands: sent, judged, nothing found."""
+    sent: list[str] = []
+    program = [Step("idle", b"I1 IDLE\r\n", b"done\r\nI2 NOOP\r\n"),
+               Step("authenticate", b"A1 AUTHENTICATE PLAIN\r\n", b"*\r\n"),
+               Step("authenticate", b"A1 AUTHENTICATE PLAIN\r\n", b"AAA=BBB\r\n"),
+               Step("literal_plus", imap_wire._big_plus_append(5000)),
+               Step("valid", b"V1 NOOP\r\n")]
+    run.run_program(reference.specs["imap"], program, run.Limits(hang_timeout=3.0),
+                    lambda step, was_sent: sent.append(step.family) if was_sent else None)
+    assert sent == [step.family for step in program]
