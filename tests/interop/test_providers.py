@@ -6,12 +6,18 @@ that is not installed (or cannot be fetched, for Cyrus) is skipped, with why."""
 from __future__ import annotations
 
 import imaplib
+import os
+import shutil
 import smtplib
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from interop.providers.aiosmtpd_sink import AiosmtpdSinkProvider
-from interop.providers.base import TEST_PASSWORD, ProviderUnavailable, has_exited
+from interop.providers.base import PROJECT_ROOT, TEST_PASSWORD, ProviderUnavailable, has_exited
 from interop.providers.cyrus import CyrusProvider, unavailable_reason
 from interop.providers.dovecot import DovecotProvider, missing_packages
 from interop.providers.rfcmail import RfcmailProvider, rfcmail_executable
@@ -101,3 +107,48 @@ def test_cyrus_logs_in_stores_an_lmtp_delivery_and_stops_with_its_services() -> 
     finally:
         cyrus.stop()
     assert has_exited(pid)
+
+
+_ORPHAN = """
+import os
+from interop.providers.base import ProviderUnavailable
+from interop.providers.cyrus import CyrusProvider
+cyrus = CyrusProvider(users=("alice",), start_timeout=60)
+try:
+    cyrus.start()
+except ProviderUnavailable as exc:
+    print("unavailable", exc, flush=True)
+    os._exit(0)
+print(cyrus.workdir, flush=True)
+os._exit(0)                            # dies without stopping it
+"""
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(bool(unavailable_reason()), reason=str(unavailable_reason()))
+def test_cyrus_dies_with_a_caller_that_did_not_stop_it() -> None:
+    """The master (and its preforked services) get SIGKILL when their parent dies."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    out = subprocess.run([sys.executable, "-c", _ORPHAN], capture_output=True, text=True,
+                         timeout=120, env=env, check=True).stdout.strip()
+    if out.startswith("unavailable"):
+        pytest.skip(out)
+    try:
+        deadline = time.monotonic() + 10
+        while _processes_mentioning(out) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _processes_mentioning(out), f"Cyrus processes outlived their caller ({out})"
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
