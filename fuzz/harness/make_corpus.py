@@ -149,7 +149,9 @@ def corpora() -> dict[str, list[bytes]]:
     rev2 = Modes(advertised=frozenset({"IMAP4REV2"}))
     return {
         "smtp_command": SMTP_RFC + draw(st.builds(
-            _smtp_session, st.lists(smtp.commands(utf8=True), max_size=6), smtp.mail_data()), 20),
+            _smtp_session, st.lists(smtp.commands(utf8=True), max_size=6), smtp.mail_data()), 20)
+        + draw(smtp_hostile.hostile_command_bytes().map(lambda b: b"EHLO c.example\r\n" + b),
+               12),
         "imap_command": IMAP_RFC + draw(st.lists(imap.commands(utf8=True), min_size=1,
                                                  max_size=4).map(
             lambda cs: b"\x01" + b"".join(map(_imap_wire, cs))), 15)
