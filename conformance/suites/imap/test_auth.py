@@ -120,7 +120,7 @@ def test_authenticate_plain_without_initial_response(imap: ImapDriver,
 
 
 @pytest.mark.requirement(rfc=9051, section="6.2.2", level="MUST")
-@pytest.mark.needs("SASL-IR")
+@pytest.mark.needs("SASL-IR|IMAP4rev2")
 @pytest.mark.needs("AUTH=PLAIN")
 def test_authenticate_plain_with_initial_response(imap: ImapDriver,
                                                   accounts: list[Account]) -> None:
@@ -157,7 +157,7 @@ def test_authenticate_invalid_base64_is_bad(imap: ImapDriver, response: bytes) -
 
 @pytest.mark.requirement(rfc=9051, section="6.2.2", level="MUST", ids=("RFC9051-6.2.2-8",))
 @pytest.mark.needs("IMAP4rev2")     # new in RFC 9051 (RFC 4959 leaves it to SASL)
-@pytest.mark.needs("SASL-IR")
+@pytest.mark.needs("SASL-IR|IMAP4rev2")
 @pytest.mark.needs("AUTH=PLAIN")
 @pytest.mark.parametrize("initial", ["=AAA", "AAA=BBB"])
 def test_authenticate_invalid_initial_response_is_bad(imap: ImapDriver,

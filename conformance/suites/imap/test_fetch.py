@@ -395,7 +395,7 @@ def test_static_items_do_not_change(loaded: Loaded) -> None:
 
 @pytest.mark.requirement(rfc=9051, section="6.4.5", level="MUST")
 @pytest.mark.requirement(rfc=9051, section="7.5.2", level="MUST", ids=("RFC9051-7.5.2-4",))
-@pytest.mark.needs("BINARY")
+@pytest.mark.needs("BINARY|IMAP4rev2")
 def test_fetch_binary(loaded: Loaded) -> None:
     """§6.4.5 BINARY[<section-binary>]: the section "after performing decoding of the
     section's Content-Transfer-Encoding"; BINARY.SIZE "MUST match the size of the

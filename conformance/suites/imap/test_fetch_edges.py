@@ -128,7 +128,7 @@ def test_partial_of_header_fields(loaded: Loaded) -> None:
 
 
 @pytest.mark.requirement(rfc=9051, section="6.4.5", level="MUST")
-@pytest.mark.needs("BINARY")
+@pytest.mark.needs("BINARY|IMAP4rev2")
 def test_binary_of_nested_quoted_printable(loaded: Loaded) -> None:
     """§6.4.5 BINARY: "the specified section ... after performing decoding of the
     section's Content-Transfer-Encoding": part 3.1 (quoted-printable "two=3D2") decodes to

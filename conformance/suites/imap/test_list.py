@@ -116,7 +116,7 @@ def test_list_delimiter_is_consistent(session: ImapDriver, scratch: Scratch) -> 
 
 
 @pytest.mark.requirement(rfc=9051, section="6.3.9", level="MUST", ids=("RFC9051-6.3.9-17",))
-@pytest.mark.needs("LIST-EXTENDED")
+@pytest.mark.needs("LIST-EXTENDED|IMAP4rev2")
 def test_list_unknown_option_is_bad(session: ImapDriver) -> None:
     """§6.3.9 (RFC 5258 §3): "A server MUST respond to options it does not recognize with
     a BAD response." """
@@ -126,7 +126,7 @@ def test_list_unknown_option_is_bad(session: ImapDriver) -> None:
 
 @pytest.mark.requirement(rfc=9051, section="6.3.9.1", level="MUST",
                          ids=("RFC9051-6.3.9.1-4", "RFC9051-6.3.9.1-5"))
-@pytest.mark.needs("LIST-EXTENDED")
+@pytest.mark.needs("LIST-EXTENDED|IMAP4rev2")
 def test_list_recursivematch_alone_is_bad(session: ImapDriver) -> None:
     """§6.3.9.1: "The RECURSIVEMATCH option MUST NOT occur as the only selection option
     ... The server MUST return a BAD tagged response in such case." """
@@ -137,7 +137,7 @@ def test_list_recursivematch_alone_is_bad(session: ImapDriver) -> None:
 @pytest.mark.requirement(rfc=9051, section="6.3.7", level="MUST")
 @pytest.mark.requirement(rfc=9051, section="6.3.9.1", level="MUST",
                          ids=("RFC9051-6.3.9.1-1", "RFC9051-6.3.9.1-2"))
-@pytest.mark.needs("LIST-EXTENDED")
+@pytest.mark.needs("LIST-EXTENDED|IMAP4rev2")
 def test_subscribe_and_list_subscribed(session: ImapDriver, scratch: Scratch) -> None:
     """§6.3.7 SUBSCRIBE adds the name to the subscribed set "as returned by the LIST
     (SUBSCRIBED) command"; §6.3.9.1: that list "MUST include exactly those mailbox names

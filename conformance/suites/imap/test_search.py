@@ -285,7 +285,7 @@ def test_rev2_search_without_match(loaded: Loaded) -> None:
                          ids=("RFC4731-3.1-5", "RFC4731-3.1-6"))
 @pytest.mark.requirement(rfc=9051, section="6.4.4", level="MUST",
                          ids=("RFC9051-6.4.4-10", "RFC9051-6.4.4-11"))
-@pytest.mark.needs("ESEARCH")
+@pytest.mark.needs("ESEARCH|IMAP4rev2")
 def test_esearch_min_max_count_all(loaded: Loaded) -> None:
     """RFC 4731 §3.1 / RFC 9051 §6.4.4: MIN, MAX, COUNT and ALL in "a single ESEARCH
     response"; "COUNT ... MUST always be included"."""
@@ -304,7 +304,7 @@ def test_esearch_min_max_count_all(loaded: Loaded) -> None:
                               "RFC4731-3.1-5"))
 @pytest.mark.requirement(rfc=9051, section="6.4.4", level="MUST NOT",
                          ids=("RFC9051-6.4.4-6", "RFC9051-6.4.4-7", "RFC9051-6.4.4-9"))
-@pytest.mark.needs("ESEARCH")
+@pytest.mark.needs("ESEARCH|IMAP4rev2")
 def test_esearch_no_match(loaded: Loaded) -> None:
     """RFC 4731 §3.1: with no match the server "MUST NOT include the MIN/MAX/ALL result
     option in the ESEARCH response; however, it still MUST send the ESEARCH response",
@@ -317,7 +317,7 @@ def test_esearch_no_match(loaded: Loaded) -> None:
 
 
 @pytest.mark.requirement(rfc=4731, section="3.1", level="MUST", ids=("RFC4731-3.1-7",))
-@pytest.mark.needs("ESEARCH")
+@pytest.mark.needs("ESEARCH|IMAP4rev2")
 def test_esearch_uid(loaded: Loaded) -> None:
     """RFC 4731 §3.1: "An extended UID SEARCH command MUST cause an ESEARCH response with
     the UID indicator present", its data UIDs."""
@@ -330,7 +330,7 @@ def test_esearch_uid(loaded: Loaded) -> None:
 
 
 @pytest.mark.requirement(rfc=9051, section="6.4.4", level="MUST", ids=("RFC9051-6.4.4-4",))
-@pytest.mark.needs("ESEARCH")
+@pytest.mark.needs("ESEARCH|IMAP4rev2")
 def test_esearch_unknown_option_is_bad(loaded: Loaded) -> None:
     """§6.4.4: "Any options not defined by extensions that the server supports MUST be
     rejected with a BAD response." """

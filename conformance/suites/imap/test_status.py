@@ -95,7 +95,7 @@ def test_status_of_missing_mailbox_is_no(session: ImapDriver, scratch: Scratch) 
 
 
 @pytest.mark.requirement(rfc=9051, section="6.3.11", level="MUST", ids=("RFC9051-6.3.11-5",))
-@pytest.mark.needs("STATUS=SIZE")
+@pytest.mark.needs("STATUS=SIZE|IMAP4rev2")
 def test_status_size_covers_the_messages(loaded: Loaded) -> None:
     """§6.3.11 SIZE: "it MUST be equal to or greater than the sum of the values of the
     RFC822.SIZE FETCH message data items ... of all messages in the mailbox"."""
