@@ -109,6 +109,15 @@ def test_cyrus_logs_in_stores_an_lmtp_delivery_and_stops_with_its_services() -> 
     assert has_exited(pid)
 
 
+def test_cyrus_is_unavailable_with_a_reason_when_not_root(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    reason = unavailable_reason()
+    assert reason is not None and "root" in reason
+    with pytest.raises(ProviderUnavailable, match="root"):
+        CyrusProvider(users=("alice",)).start()
+
+
 _ORPHAN = """
 import os
 from interop.providers.base import ProviderUnavailable
