@@ -24,6 +24,7 @@ from reference.imap.client_connection import NEED_DATA, ClientConnection, _Senti
 from reference.imap.commands import (
     COMMANDS_BY_NAME,
     UID_COMMANDS,
+    Append,
     Authenticate,
     AuthenticateResponse,
     Command,
@@ -96,6 +97,10 @@ class ServerConnection:
         self._in_progress: Command | None = None   # awaits its tagged completion
         self._line_awaited = False                  # AUTHENTICATE/IDLE line due
         self._refusal: StatusResponse | None = None  # the core's answer, to be sent
+        # Read while an APPEND is in progress (``next_event``): the next command, or the
+        # core's refusal of it; each takes its place when the APPEND completes.
+        self._ahead: Command | None = None
+        self._ahead_refusal: StatusResponse | None = None
         self._eof = False
         self._closed_reported = False
 
@@ -126,10 +131,19 @@ class ServerConnection:
 
     def next_event(self) -> Event | _Sentinel:
         """The next event, or ``NEED_DATA``. Raises ``ImapRemoteProtocolError`` whose
-        ``response`` must be sent with ``send`` before asking again."""
+        ``response`` must be sent with ``send`` before asking again.
+
+        While an APPEND is in progress the next command may be read ahead (pipelining,
+        RFC 9051 §5.5): APPEND changes no state (§3), so the next command reads the
+        same before and after it. The command read ahead, or the refusal of it, is in
+        progress only once the APPEND has its tagged response; until then, responses
+        are the APPEND's. One command at most is read ahead."""
         if self._refusal is not None:
             raise LocalProtocolError("send the response of the refused command first")
-        if self._in_progress is not None and not self._line_awaited:
+        ahead = self._in_progress is not None and not self._line_awaited
+        if ahead and not (isinstance(self._in_progress, Append) and self._ahead is None
+                          and self._ahead_refusal is None):
+            assert self._in_progress is not None
             raise LocalProtocolError(
                 f"complete {type(self._in_progress).__name__} {self._in_progress.tag} "
                 "(its tagged response) before reading the next command")
@@ -138,10 +152,18 @@ class ServerConnection:
             try:
                 event = self._read()
             except ImapRemoteProtocolError as error:
-                self._refusal = error.response
+                if ahead:
+                    self._ahead_refusal = error.response
+                else:
+                    self._refusal = error.response
                 raise
+            if ahead and isinstance(event, Command):
+                self._ahead = event
+            elif isinstance(event, Command):
+                self._start(event)
         if event is NEED_DATA:
-            if self._eof and not self._closed_reported:
+            # The end of the input is reported once no command is in progress.
+            if self._eof and not self._closed_reported and not ahead:
                 self._closed_reported = True
                 self.state = State.LOGOUT
                 return ConnectionClosed()
@@ -189,10 +211,13 @@ class ServerConnection:
             # negotiation"; "The server MUST always respond with a tagged BAD response
             # when the STARTTLS command is received on an Implicit TLS port."
             raise tagged_bad(command.tag, "TLS is already active (RFC 9051 §6.2.1)")
+        return command
+
+    def _start(self, command: Command) -> None:
+        """``command`` is in progress: read now, or read ahead and now its turn."""
         if condstore_enabling(command):
             self.modes = self.modes.mark_condstore_aware()
         self._in_progress = command
-        return command
 
     def _precheck(self, tag: str, name: str) -> StatusResponse | None:
         """Before the "+" for a command's first literal: is the command known and valid
@@ -294,6 +319,10 @@ class ServerConnection:
                 self._in_progress = None
                 self._line_awaited = False
                 self._reading = _Reading.COMMAND
+                if self._ahead is not None:
+                    self._start(self._ahead)
+                    self._ahead = None
+                self._refusal, self._ahead_refusal = self._ahead_refusal, None
                 if isinstance(command, StartTls) and response.condition is Condition.OK:
                     # RFC 9051 §6.2.1: "A TLS negotiation begins immediately after the
                     # CRLF at the end of the tagged OK response from the server."
@@ -318,6 +347,7 @@ class ServerConnection:
 
     def _closing(self) -> None:
         self.state = State.LOGOUT
+        self._ahead = self._ahead_refusal = None
         self.discarded_plaintext += self._buffer.clear()
 
     def _count_errors(self, response: Response) -> bytes:

@@ -27,7 +27,8 @@ from collections.abc import Callable
 
 from reference.errors import ProtocolError
 from reference.imap.capabilities import Modes
-from reference.imap.commands import ConnectionClosed
+from reference.imap.client_connection import _Sentinel
+from reference.imap.commands import Append, ConnectionClosed, Event
 from reference.imap.connection import NEED_DATA, ServerConnection
 from reference.imap.responses import ImapRemoteProtocolError, Response, ResponseCode, bye
 from reference.imap.session import ImapSession
@@ -39,6 +40,8 @@ from reference.net.stream import READ_HIGH_WATER, ConnectionRegistry, StreamProt
 from reference.store.interface import ModSeq
 
 SessionFactory = Callable[[Peer, "ImapProtocol", bool], ImapSession]
+# A command read ahead (or the error reading it gave); None: nothing read ahead.
+Ahead = Event | ImapRemoteProtocolError | None
 
 
 class ImapProtocol(StreamProtocol[ServerConnection], protocol="imap"):
@@ -110,19 +113,17 @@ class ImapProtocol(StreamProtocol[ServerConnection], protocol="imap"):
             self._close()
 
     async def _loop(self, conn: ServerConnection, session: ImapSession) -> None:
+        ahead: Ahead = None             # read while an APPEND was being stored
         while conn.state is not State.LOGOUT and not self._lost:
-            try:
-                event = conn.next_event()
-            except ImapRemoteProtocolError as error:
-                assert error.response is not None
-                self.send(error.response)
+            event: Event | _Sentinel | ImapRemoteProtocolError
+            if ahead is not None:
+                event, ahead = ahead, None
+            else:
+                event = self._next_event(conn)
+            if isinstance(event, ImapRemoteProtocolError):
+                assert event.response is not None
+                self.send(event.response)
                 continue
-            finally:
-                # The "+" the core sends by itself for a literal it will read (§7.6).
-                continuation = conn.data_to_send()
-                if continuation:
-                    self._pending.append(continuation)
-                    self._flush()
             if event is NEED_DATA:
                 self._flush()
                 if not await self._wait_for_data(conn, session):
@@ -130,12 +131,53 @@ class ImapProtocol(StreamProtocol[ServerConnection], protocol="imap"):
                 continue
             if isinstance(event, ConnectionClosed):
                 return
-            await session.handle(event)
+            if isinstance(event, Append):
+                ahead = await self._append_reading_ahead(conn, session, event)
+            else:
+                await session.handle(event)
             if conn.tls_pending:
                 self._flush()
                 if not await self._start_tls():
                     return
         self._flush()
+
+    def _next_event(self, conn: ServerConnection
+                    ) -> Event | _Sentinel | ImapRemoteProtocolError:
+        """The core's next event, or the error that reading the command gave."""
+        try:
+            return conn.next_event()
+        except ImapRemoteProtocolError as error:
+            return error
+        finally:
+            # The "+" the core sends by itself for a literal it will read (§7.6).
+            continuation = conn.data_to_send()
+            if continuation:
+                self._pending.append(continuation)
+                self._flush()
+
+    async def _append_reading_ahead(self, conn: ServerConnection, session: ImapSession,
+                                    command: Append) -> Ahead:
+        """Run APPEND ``command``; while its messages are stored, read the next command
+        if the client has already sent it whole (pipelining, RFC 9051 §5.5), and when
+        that is an APPEND too, parse its messages (``prepare_append``): the parse then
+        overlaps this command's COMMIT, whose index and fsync run off the event loop
+        (a MULTIAPPEND fill runs at the speed of the slower of the two, not of their
+        sum). The next command is only read, never executed, before this one has
+        completed; it is returned (or the error reading it gave) for the loop to go on
+        with, so commands are executed and answered in the order sent."""
+        task = asyncio.ensure_future(session.handle(command))
+        ahead: Ahead = None
+        try:
+            await asyncio.sleep(0)      # the command's own parse first, then its store
+            if not task.done() and conn.buffered:
+                event = self._next_event(conn)
+                if not isinstance(event, _Sentinel):
+                    ahead = event
+                if isinstance(event, Append):
+                    await session.prepare_append(event)
+        finally:
+            await task
+        return ahead
 
     async def _writable_within_autologout(self) -> None:
         """Wait while the client does not read; ConnectionAbortedError when it has been

@@ -11,6 +11,7 @@ end with ``NO [EXPUNGEISSUED]`` (RFC 2180 §4.1.2, §4.2.1), the UID forms ignor
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -18,6 +19,7 @@ from typing import NamedTuple
 from reference.delivery.indexing import new_message
 from reference.imap.commands import (
     Append,
+    AppendMessage,
     Copy,
     Expunge,
     Fetch,
@@ -65,6 +67,7 @@ from reference.store.interface import (
     MailboxEntry,
     MailboxId,
     MailboxNotFound,
+    NewMessage,
     StoreError,
     Uid,
 )
@@ -91,26 +94,54 @@ SEARCH_CHARSETS = ("US-ASCII", "UTF-8")
 class MessageCommands(SessionCore):
     """APPEND and the selected-state commands; ``ImapSession`` dispatches to these."""
 
+    # An APPEND parsed ahead (``prepare_append``), with its messages.
+    _prepared_append: tuple[Append, list[NewMessage] | None] | None = None
+
     # --- APPEND (§6.3.12, RFC 3502 MULTIAPPEND, RFC 4315 APPENDUID) -----------------
 
-    async def append(self, command: Append) -> StatusResponse:
-        account = self.require_account()
+    async def prepare_append(self, command: Append) -> None:
+        """The CPU half of APPEND, done ahead: every message parsed and indexed, nothing
+        stored. The connection calls it for an APPEND it has read while the command
+        before it is still being stored (``ImapProtocol``), so that the parsing overlaps
+        that command's COMMIT; ``append`` then takes the messages from here. Commands are
+        still executed one at a time, in the order sent (RFC 9051 §5.5). The event loop
+        gets a turn after each message: the store's writer runs the other command's
+        job at the first, and hands its index and COMMIT to its helper thread."""
+        messages: list[NewMessage] | None = []
+        for message in command.messages:
+            if messages is None or not message.message:
+                messages = None
+                break
+            messages.append(self._new_message(command, message))
+            await asyncio.sleep(0)
+        self._prepared_append = (command, messages)
+
+    def _new_messages(self, command: Append) -> list[NewMessage] | None:
+        """The messages ``command`` stores, parsed; None when it is cancelled."""
         if any(not message.message for message in command.messages):
+            return None
+        return [self._new_message(command, message) for message in command.messages]
+
+    def _new_message(self, command: Append, message: AppendMessage) -> NewMessage:
+        flags = set(message.flags or ())
+        # RFC 3501 §2.3.2: "\Recent ... cannot be altered by the client"; RFC 9051 has
+        # no \Recent at all.
+        flags.discard(RECENT)
+        delivery = Delivery(self.require_account().id, command.mailbox,
+                            keywords=frozenset(flags),
+                            # §6.3.12: "MUST NOT automatically create the mailbox"
+                            fallback_to_inbox=False)
+        return new_message(message.message, message.date_time or datetime.now(UTC),
+                           [delivery], limits=self.policy.message_limits)
+
+    async def append(self, command: Append) -> StatusResponse:
+        prepared, self._prepared_append = self._prepared_append, None
+        messages = (prepared[1] if prepared is not None and prepared[0] is command
+                    else self._new_messages(command))
+        if messages is None:
             # RFC 3502 §6.3.11: "A zero-length message literal argument is an error, and
             # MUST return a NO. This can be used to cancel the append." Nothing stored.
             return no(command.tag, "APPEND cancelled: a message is empty")
-        messages = []
-        for message in command.messages:
-            flags = set(message.flags or ())
-            # RFC 3501 §2.3.2: "\Recent ... cannot be altered by the client"; RFC 9051
-            # has no \Recent at all.
-            flags.discard(RECENT)
-            internal_date = message.date_time or datetime.now(UTC)
-            delivery = Delivery(account.id, command.mailbox, keywords=frozenset(flags),
-                                # §6.3.12: "MUST NOT automatically create the mailbox"
-                                fallback_to_inbox=False)
-            messages.append(new_message(message.message, internal_date, [delivery],
-                                        limits=self.policy.message_limits))
         try:
             delivered = await self.store.store_messages(messages)
         except MailboxNotFound:

@@ -296,6 +296,56 @@ def test_multiappend_stores_every_message_with_one_appenduid_set(alice2: ImapWir
                              [b'* 1 FETCH (INTERNALDATE " 5-Mar-2024 10:11:12 +0100")\r\n'])
 
 
+def test_pipelined_appends_are_executed_and_answered_in_the_order_sent(
+        alice2: ImapWire) -> None:
+    """RFC 9051 §5.5: the server reads the next command while an APPEND is stored (and
+    parses its messages), but executes and answers commands in the order sent: UIDs
+    ascend with the commands, a pipelined bad line gets its BAD after the APPEND before
+    it, the synchronizing literal of a command read ahead still gets its "+", and a
+    cancelled (zero-length) APPEND read ahead stores nothing (RFC 3502)."""
+    assert alice2.command("CREATE Piped").status == b"OK"
+    assert alice2.command("SELECT Piped").status == b"OK"
+    batches = [[message(f"batch {batch} message {n}", "x" * (200 * n)) for n in range(1, 6)]
+               for batch in range(3)]
+    wire = b""
+    for number, batch in enumerate(batches, 1):
+        wire += b"p%d APPEND Piped" % number + b"".join(
+            b" " + literal_plus(data) for data in batch) + b"\r\n"
+    wire += b"garbage\r\n"
+    wire += b"p4 APPEND Piped " + literal_plus(message("after the error")) + b"\r\n"
+    wire += b"p5 APPEND Piped " + literal_plus(b"") + b"\r\n"
+    wire += b"p6 NOOP\r\n"
+    alice2.send(wire)
+    answers = []
+    while len(answers) < 7:
+        response = alice2.response()
+        if not response.startswith(b"* ") or response.startswith(b"* BAD"):
+            answers.append(response)
+    assert [answer.split(b" ", 2)[:2] for answer in answers] == [
+        [b"p1", b"OK"], [b"p2", b"OK"], [b"p3", b"OK"], [b"*", b"BAD"], [b"p4", b"OK"],
+        [b"p5", b"NO"], [b"p6", b"OK"]]
+    uid_sets = [re.search(rb"\[APPENDUID \d+ ([0-9:]+)\]", answer)
+                for answer in answers[:3] + answers[4:5]]
+    assert [found[1] if found else None for found in uid_sets] == [
+        b"1:5", b"6:10", b"11:15", b"16"]
+    # A synchronizing literal read ahead: its "+" may come before the APPEND's answer.
+    alice2.send(b"s1 APPEND Piped " + literal_plus(message("sync one")) + b"\r\n"
+                + b"s2 APPEND Piped {%d}\r\n" % len(message("sync two")))
+    responses: list[bytes] = []
+    while len(responses) < 2:
+        response = alice2.response()
+        if not response.startswith(b"* "):
+            responses.append(response)
+    assert sorted(response[:2] for response in responses) == [b"+ ", b"s1"], responses
+    alice2.send(message("sync two") + b"\r\n")
+    assert re.match(rb"OK \[APPENDUID \d+ 18\]", alice2.completion(b"s2").tagged)
+    done = alice2.command("FETCH 1:* (BODY.PEEK[])")
+    stored = [re.search(rb"\{\d+\}\r\n(.*)\)\r\n\Z", line, re.S)[1]  # type: ignore[index]
+              for line in done.starting(b"* ")  if b" FETCH " in line]
+    assert stored == [data for batch in batches for data in batch] + [
+        message("after the error"), message("sync one"), message("sync two")]
+
+
 def test_multiappend_with_a_bad_date_stores_nothing(alice: ImapWire) -> None:
     """RFC 3502 §6.3.11 MUST: "If the append is unsuccessful for any reason (including
     being cancelled), the mailbox MUST be restored to its state before the APPEND

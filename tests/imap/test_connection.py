@@ -11,6 +11,7 @@ from reference.imap import client_connection, connection
 from reference.imap import responses as r
 from reference.imap.client_connection import ClientConnection
 from reference.imap.commands import (
+    Append,
     Authenticate,
     AuthenticateResponse,
     Capability,
@@ -36,7 +37,7 @@ from reference.imap.responses import Condition, ImapRemoteProtocolError
 from reference.imap.sequence_sets import SequenceSet
 from reference.imap.states import State
 
-from .helpers import NEED_DATA, REV1, answer, events, pair, server, transfer
+from .helpers import NEED_DATA, REV1, REV1_LITERAL_PLUS, answer, events, pair, server, transfer
 
 
 def only_error(result: list[object]) -> r.StatusResponse:
@@ -143,6 +144,71 @@ def test_one_command_at_a_time() -> None:
         conn.next_event()
     conn.send(r.ok("a1", "done"))
     assert conn.next_event() == Noop("a2")
+
+
+def test_the_command_after_an_append_may_be_read_ahead_and_starts_after_it() -> None:
+    """RFC 9051 §5.5: pipelined commands are executed in order. APPEND changes no state
+    (§3), so while one is in progress the next command may be read (its messages parsed
+    while the APPEND's are stored); it is in progress only once the APPEND has its
+    tagged response, and one command at most is read ahead."""
+    conn = server(State.SELECTED, REV1_LITERAL_PLUS)
+    conn.receive_data(b"a1 APPEND INBOX {2+}\r\nhi\r\na2 FETCH 1 FLAGS\r\na3 NOOP\r\n")
+    first = conn.next_event()
+    assert isinstance(first, Append) and first.tag == "a1"
+    ahead = conn.next_event()
+    assert isinstance(ahead, Fetch) and ahead.tag == "a2"
+    with pytest.raises(LocalProtocolError):
+        conn.next_event()                           # a2 must start (and end) first
+    with pytest.raises(LocalProtocolError):
+        conn.send(r.ok("a2", "not yet"))            # a2 is not in progress yet
+    conn.send(r.ExistsData(1))                      # the APPEND's own responses
+    conn.send(r.ok("a1", "APPEND completed"))
+    with pytest.raises(LocalProtocolError):
+        conn.next_event()                           # now a2 is in progress
+    conn.send(r.ok("a2", "FETCH completed"))
+    assert conn.next_event() == Noop("a3")
+
+
+def test_a_refusal_read_ahead_is_sent_after_the_append() -> None:
+    """The core's BAD for a command read ahead waits until the APPEND completes: the
+    APPEND's responses come first, in the order the commands were sent (§5.5)."""
+    conn = server(State.AUTHENTICATED, REV1_LITERAL_PLUS)
+    conn.receive_data(b"a1 APPEND INBOX {2+}\r\nhi\r\ngarbage\r\n")
+    assert isinstance(conn.next_event(), Append)
+    with pytest.raises(ImapRemoteProtocolError) as error:
+        conn.next_event()
+    refusal = error.value.response
+    assert refusal is not None and refusal.tag is None and refusal.condition is Condition.BAD
+    with pytest.raises(LocalProtocolError):
+        conn.next_event()
+    conn.send(r.ok("a1", "APPEND completed"))       # not refused: the APPEND's turn
+    with pytest.raises(LocalProtocolError):
+        conn.send(r.ok(None, "anything else"))      # the refusal is due now
+    assert conn.send(refusal).startswith(b"* BAD ")
+    assert conn.next_event() is NEED_DATA
+
+
+def test_only_an_append_lets_the_next_command_be_read_ahead() -> None:
+    """A command that may change the state (LOGIN, SELECT, CLOSE...) or what the next
+    one means (ENABLE, STORE...) completes before the next is read."""
+    conn = server(State.SELECTED, REV1)
+    conn.receive_data(b"a1 CLOSE\r\na2 APPEND INBOX {2}\r\n")
+    assert conn.next_event() == Close("a1")
+    with pytest.raises(LocalProtocolError):
+        conn.next_event()
+
+
+def test_the_end_of_input_read_ahead_is_reported_after_the_append() -> None:
+    """A client that closes its side right after pipelining an APPEND still gets the
+    APPEND's answer: the end of input is reported once nothing is in progress."""
+    conn = server(State.AUTHENTICATED, REV1_LITERAL_PLUS)
+    conn.receive_data(b"a1 APPEND INBOX {2+}\r\nhi\r\n")
+    conn.receive_data(b"")
+    assert isinstance(conn.next_event(), Append)
+    assert conn.next_event() is NEED_DATA
+    assert conn.state is State.AUTHENTICATED
+    conn.send(r.ok("a1", "APPEND completed"))
+    assert isinstance(conn.next_event(), ConnectionClosed)
 
 
 def test_too_many_errors_end_with_bye() -> None:
