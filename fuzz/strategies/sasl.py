@@ -2,6 +2,7 @@
 payloads SMTP AUTH (RFC 4954), IMAP AUTHENTICATE and ManageSieve carry once their base64
 is decoded, composed like the ABNF of each mechanism.
 
+- ``passwords()``: passwords SASLprep leaves unchanged;
 - PLAIN (RFC 4616 §2): ``plain_messages()``, ``message = [authzid] UTF8NUL authcid
   UTF8NUL passwd``;
 - LOGIN (draft-murchison-sasl-login): ``login_fields()``, the user name or the password,
@@ -38,6 +39,7 @@ from fuzz.strategies.smtp import _cached, _check_bool
 __all__ = [
     "hostile_sasl_messages",
     "login_fields",
+    "passwords",
     "plain_messages",
     "saslnames",
     "scram_client_final_messages",
@@ -57,6 +59,14 @@ def _utf8_text(*, min_size: int, max_octets: int,
 
 
 @_cached
+def passwords() -> st.SearchStrategy[str]:
+    """Passwords that SASLprep leaves as they are (RFC 4013 §2 as a stored string: no
+    mapping, no prohibited output), with spaces and the characters SCRAM escapes in
+    names; 1 to 255 octets (RFC 4616 §2)."""
+    return _utf8_text(min_size=1, max_octets=255, alphabet=_NAME_CHARS + " ,=:;")
+
+
+@_cached
 def plain_messages(*, authzid: bool = True) -> st.SearchStrategy[bytes]:
     """RFC 4616 §2 ``message = [authzid] UTF8NUL authcid UTF8NUL passwd``; ``authcid`` and
     ``passwd`` are ``1*SAFE``, each at most 255 octets ("Servers MUST be capable of
@@ -64,9 +74,8 @@ def plain_messages(*, authzid: bool = True) -> st.SearchStrategy[bytes]:
     octets"). With ``authzid`` the authorization identity may be present."""
     _check_bool("authzid", authzid)
     field = _utf8_text(min_size=1, max_octets=255)
-    password = _utf8_text(min_size=1, max_octets=255, alphabet=_NAME_CHARS + " ,=:;")
     zid = st.one_of(st.just(""), field) if authzid else st.just("")
-    return st.builds(lambda z, c, p: f"{z}\x00{c}\x00{p}".encode(), zid, field, password)
+    return st.builds(lambda z, c, p: f"{z}\x00{c}\x00{p}".encode(), zid, field, passwords())
 
 
 @_cached
