@@ -12,7 +12,7 @@ chunk is framed by its declared size alone (RFC 3030 §2); recipients past the l
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from fuzz.strategies import smtp_hostile
@@ -138,6 +138,20 @@ def test_hostile_sessions_get_replies_the_client_parser_reads(data: bytes) -> No
     once: events or refusals with replies, never another exception or a reply the
     reference ClientConnection cannot read."""
     smtp_command(b"EHLO c.example\r\n" + data)
+
+
+@HOSTILE
+@given(smtp_hostile.hostile_command_bytes(), st.lists(st.integers(0, 5_000), max_size=6))
+def test_hostile_sessions_give_the_same_replies_however_they_are_cut(
+        data: bytes, cuts: list[int]) -> None:
+    """RFC 5321 §2.3.7: lines (and mail data, BDAT chunks) are framed by their octets,
+    not by the reads that carry them. (Inputs with STARTTLS are left out: octets after
+    the handshake are TLS data, so where the cut falls changes what was plaintext.)"""
+    assume(data and b"STARTTLS" not in data.upper())
+    whole = drive(server(), data)
+    cut = drive(server(), split_at(data, cuts))
+    assert cut.events == whole.events
+    assert cut.wire == whole.wire
 
 
 # --- SMTP smuggling: one message, whatever fake end it carries ------------------------------
