@@ -93,7 +93,10 @@ class RfcmailProvider(Provider):
     build has none). Other listeners the server would open by default are turned off, so
     that instances never collide on fixed ports. ``config`` is the text
     of a TOML configuration file (e.g. ``"[smtp.limits]\ntransactions = 50000\n"``);
-    the flags given here take precedence over it.
+    the flags given here take precedence over it. ``hostname`` is the name the server
+    greets with (``--hostname``); by default ``mail.<domain>``, a fully qualified name
+    (RFC 5321 §2.3.5 MUST NOT: "Local nicknames or unqualified names MUST NOT be
+    used"), where the server's own default would be "localhost".
     """
 
     name = "rfcmail"
@@ -101,7 +104,7 @@ class RfcmailProvider(Provider):
     def __init__(self, *, users: Sequence[str] = TEST_USERS, domain: str = TEST_DOMAIN,
                  password: str = TEST_PASSWORD, workers: int | None = None,
                  submission: bool = False, imap: bool = False,
-                 executable: str | None = None,
+                 executable: str | None = None, hostname: str | None = None,
                  config: str = "", **options: Any) -> None:
         super().__init__(**options)
         self.users = tuple(users)
@@ -111,6 +114,7 @@ class RfcmailProvider(Provider):
         self.submission = submission
         self.imap = imap
         self.executable = executable
+        self.hostname = hostname or f"mail.{domain}"
         self.config = config
 
     @property
@@ -156,6 +160,8 @@ class RfcmailProvider(Provider):
             argv += ["--imap", str(endpoints.get("imap", ""))]
         if "--imaps" in options:
             argv += ["--imaps", ""]
+        if "--hostname" in options:
+            argv += ["--hostname", self.hostname]
         if self.workers is not None:
             argv += ["--workers", str(self.workers)]
         if self.config:

@@ -82,6 +82,23 @@ def test_rfcmail_stores_what_it_accepts_over_smtp() -> None:
         assert rfcmail.stored_messages() == 1
 
 
+@pytest.mark.skipif(bool(_rfcmail_missing()), reason=_rfcmail_missing())
+def test_rfcmail_greets_with_a_fully_qualified_name() -> None:
+    """RFC 5321 §2.3.5: "Local nicknames or unqualified names MUST NOT be used": the
+    greeting and the EHLO reply name mail.<domain>, not the server's default localhost."""
+    with RfcmailProvider(users=("user0000",), start_timeout=30) as rfcmail:
+        client = smtplib.SMTP(timeout=10)
+        try:
+            code, greeting = client.connect(*rfcmail.endpoints["smtp"])
+            assert code == 220
+            assert greeting.split()[0] == b"mail.example.test", greeting
+            code, ehlo = client.ehlo("client.example.test")
+            assert code == 250
+            assert ehlo.splitlines()[0].split()[0] == b"mail.example.test", ehlo
+        finally:
+            client.close()
+
+
 @pytest.mark.skipif(bool(unavailable_reason()), reason=str(unavailable_reason()))
 def test_cyrus_logs_in_stores_an_lmtp_delivery_and_stops_with_its_services() -> None:
     cyrus = CyrusProvider(users=("alice", "user0000"), start_timeout=60)
