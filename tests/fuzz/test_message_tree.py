@@ -77,13 +77,3 @@ def test_the_tree_survives_utf8_headers_and_message_global(
         rendered: messages.RenderedMessage) -> None:
     """RFC 6532 §3.2 UTF-8 header fields, §3.7 message/global parts: the same round trip."""
     assert_same_message(rendered.raw, parse_message(rendered.raw), rendered.root)
-
-
-@TREES
-@given(messages.rendered_messages(max_leaves=4))
-def test_messages_draws_the_bytes_of_the_rendered_tree(
-        rendered: messages.RenderedMessage) -> None:
-    """``messages()`` keeps its signature: bytes, the same ones a tree renders to, so
-    each entity's octets are found at its place in them."""
-    for part in rendered.root.walk():
-        assert part.header + b"\r\n" + part.body in rendered.raw
