@@ -105,8 +105,8 @@ CRLF = b"\r\n"
 
 # --- valid command lines, the material of the mutations ----------------------------------
 
-# Commands that change the framing (DATA, BDAT), the transport (STARTTLS) or wait for a
-# SASL exchange (AUTH) are left to their own families.
+# Commands that change the framing (DATA, BDAT) or the transport (STARTTLS) are left to
+# their own families (smuggling, BDAT lies, STARTTLS injection).
 _FRAMING = (Data, Bdat, StartTls)
 
 
