@@ -24,7 +24,13 @@ from reference.store.interface import (
     StoreError,
 )
 from reference.store.sqlite_commit import SPILL_PAGES
-from reference.store.sqlite_reads import MAX_TRIGRAMS, fts_query
+from reference.store.sqlite_reads import (
+    CHANGED_SINCE,
+    CHANGED_SINCE_EXCLUDING,
+    EXPUNGED_SINCE,
+    MAX_TRIGRAMS,
+    fts_query,
+)
 from reference.store.sqlite_schema import SCHEMA_FILE, load_migrations, split_statements
 from reference.store.sqlite_writes import fetch_one
 
@@ -431,3 +437,26 @@ def test_a_string_is_looked_up_as_its_trigrams_each_an_fts5_string_literal() -> 
     assert fts_query(["aaaa", "ababa"]) == '"aba" AND "bab" AND "aaa"'
     query = fts_query(["".join(chr(0x4E00 + n) for n in range(200))])
     assert query is not None and query.count(" AND ") == MAX_TRIGRAMS - 1
+
+
+# --- query plans
+
+
+@pytest.mark.parametrize(("query", "index"), [
+    (CHANGED_SINCE, "mailbox_messages_by_modseq"),
+    (CHANGED_SINCE_EXCLUDING, "mailbox_messages_by_modseq"),
+    (EXPUNGED_SINCE, "expunged_uids_by_modseq"),
+])
+def test_changes_since_a_modseq_are_found_by_the_modseq_index(
+        db_path: Path, query: str, index: str) -> None:
+    """What changed since a modseq (every SELECT of a kept view, every refresh) costs
+    what changed, not the mailbox's size: the (mailbox_id, modseq) index finds the
+    rows; SQLite must not walk the mailbox in UID order to skip sorting them."""
+    with sqlite3.connect(db_path) as connection:
+        for _, statements in load_migrations(SCHEMA_FILE.read_text()):
+            for statement in statements:
+                connection.execute(statement)
+        parameters = (1, 5, "[]") if "json_each" in query else (1, 5)
+        plan = " / ".join(row[3] for row in connection.execute(
+            "EXPLAIN QUERY PLAN " + query, parameters))
+    assert f"INDEX {index} (mailbox_id=? AND modseq>?)" in plan, plan
