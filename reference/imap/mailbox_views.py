@@ -8,7 +8,9 @@ after it (``mailbox_changes``: what changed and what was expunged since, one sna
 then gives the session its own copy. The store stays the truth: the copy is only ever
 moved forward by the store's changes, so several processes on one store (DESIGN
 principle 7) each keep a correct copy; a mailbox deleted or re-created is a new mailbox
-id, so its copy is never reused.
+id, so its copy is never reused. Sessions are handed the copy's lists themselves, not
+copies of them: whoever changes them first (the copy, moved forward; a session, told of
+a change) works on a copy of its own (copy on write).
 
 Two SELECTs in flight may read changes from different snapshots; only a newer snapshot
 moves a copy (``highest_modseq`` grows), and applying changes is idempotent, so the
@@ -41,8 +43,13 @@ class _Copy:
     # Every flag seen on a message here since the copy was read: SELECT's FLAGS
     # (RFC 9051 §7.3.5 "the flags that are applicable for this mailbox").
     keywords: set[str]
+    # ``uids`` and ``flags`` have been handed to sessions, which read them as they are:
+    # the next change works on copies of them.
+    handed_out: bool = False
 
     def apply(self, changes: MailboxChanges) -> None:
+        if self.handed_out:
+            self.uids, self.flags, self.handed_out = list(self.uids), dict(self.flags), False
         if changes.expunged:
             gone = {int(uid) for uid in changes.expunged}
             self.uids = [uid for uid in self.uids if uid not in gone]
@@ -63,7 +70,9 @@ class _Copy:
 
 @dataclass(frozen=True, slots=True)
 class MailboxSnapshot:
-    """One session's own copy: the mailbox row, ascending UIDs, their flags."""
+    """The mailbox row, ascending UIDs, their flags: shared with the kept copy and other
+    sessions, so read-only (``SelectedMailbox.open(shared=True)`` copies before it
+    changes them; the kept copy works on new ones once it has handed these out)."""
 
     mailbox: Mailbox
     uids: list[int]
@@ -100,8 +109,8 @@ class MailboxViews:
                     copy.apply(changes)
                     self._held += len(copy.uids)
             self._copies.move_to_end(mailbox_id)
-        return MailboxSnapshot(copy.mailbox, list(copy.uids), dict(copy.flags),
-                               frozenset(copy.keywords))
+        copy.handed_out = True
+        return MailboxSnapshot(copy.mailbox, copy.uids, copy.flags, frozenset(copy.keywords))
 
     @property
     def held_messages(self) -> int:

@@ -80,14 +80,20 @@ class SelectedMailbox:
     _unreported_flags: dict[int, ViewEntry] = field(default_factory=dict)
     _announced_exists: int = 0
     _announced_recent: int = 0
+    # ``uids`` and ``flags`` are shared with others (the process's kept copy of the
+    # mailbox, other sessions): copied before the first change (``_own``).
+    _shared: bool = False
 
     @classmethod
     def open(cls, mailbox_id: int, uid_validity: int, uids: list[int],
              flags: dict[int, frozenset[str]], *, read_only: bool, highest_modseq: int,
-             recent: Iterable[int] = ()) -> SelectedMailbox:
+             recent: Iterable[int] = (), shared: bool = False) -> SelectedMailbox:
         """The view of ``uids``, ascending as the store reads them (RFC 9051 §2.3.1.1),
-        and the flags of each; the view owns both from now on."""
-        view = cls(mailbox_id, uid_validity, read_only, highest_modseq, uids, flags)
+        and the flags of each. The view owns both from now on, or, when ``shared``,
+        reads them and copies them before it changes either (a SELECT of a 100,000-
+        message mailbox copies nothing until the mailbox changes)."""
+        view = cls(mailbox_id, uid_validity, read_only, highest_modseq, uids, flags,
+                   _shared=shared)
         view.recent = set(recent)
         view._announced_exists = len(view.uids)       # SELECT's own EXISTS says it
         view._announced_recent = len(view.recent)
@@ -141,6 +147,8 @@ class SelectedMailbox:
             if uid in self.flags and uid not in self._ghosts:
                 self._ghosts.add(uid)
                 self._unreported_flags.pop(uid, None)
+        if changed:
+            self._own()
         newest = self.max_uid
         for entry in sorted(changed, key=lambda e: e.uid):
             if entry.uid in self._ghosts:
@@ -163,6 +171,11 @@ class SelectedMailbox:
                 self._unreported_flags[entry.uid] = entry
         self.highest_modseq = max(self.highest_modseq, highest_modseq)
 
+    def _own(self) -> None:
+        """Copy ``uids`` and ``flags`` if they are shared, before changing them."""
+        if self._shared:
+            self.uids, self.flags, self._shared = list(self.uids), dict(self.flags), False
+
     def mark_recent(self, uids: Iterable[int]) -> None:
         self.recent.update(uids)
 
@@ -184,6 +197,7 @@ class SelectedMailbox:
                     expunged_msns.append(index + 1)
                     expunged_uids.append(uid)
             gone = self._ghosts
+            self._own()
             self.uids = [uid for uid in self.uids if uid not in gone]
             for uid in gone:
                 self.flags.pop(uid, None)

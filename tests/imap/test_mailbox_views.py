@@ -51,14 +51,22 @@ async def test_a_kept_copy_follows_every_change_of_the_store(store: MailStore,
     assert first.uids == [1, 2, 3, 4, 5] and first.flags[2] == frozenset()
 
 
-async def test_a_snapshot_is_the_sessions_own(store: MailStore, alice: Account) -> None:
+async def test_snapshots_share_the_kept_copy_until_the_mailbox_changes(
+        store: MailStore, alice: Account) -> None:
+    """A SELECT of an unchanged mailbox copies nothing: its snapshot is the kept copy's
+    own lists (read-only to sessions, SelectedMailbox copies before changing them).
+    Moving the copy forward works on new lists, so what was handed out stays as it was."""
     await deliver(store, alice.id)
     inbox = await mailbox_named(store, alice.id, "INBOX")
     views = MailboxViews(store)
-    mine = await views.snapshot(inbox.id)
-    mine.uids.append(99)
-    mine.flags[1] = frozenset({"$Mine"})
-    assert state(await views.snapshot(inbox.id)) == ([1], {1: frozenset()})
+    first = await views.snapshot(inbox.id)
+    second = await views.snapshot(inbox.id)
+    assert second.uids is first.uids and second.flags is first.flags
+    await store.update_flags(inbox.id, [Uid(1)], add=frozenset({"$Mine"}))
+    await deliver(store, alice.id)
+    third = await views.snapshot(inbox.id)
+    assert state(third) == ([1, 2], {1: frozenset({"$Mine"}), 2: frozenset()})
+    assert state(first) == ([1], {1: frozenset()}) and third.uids is not first.uids
 
 
 async def test_concurrent_selects_see_one_consistent_mailbox(store: MailStore,

@@ -147,3 +147,21 @@ def test_after_reporting_the_view_equals_the_store(initial: list[int], data: st.
 def arrived_since(client: list[int], view_uids: list[int]) -> list[int]:
     newest = client[-1] if client else 0
     return [uid for uid in view_uids if uid > newest]
+
+
+def test_a_view_opened_on_shared_lists_changes_only_its_own_copies() -> None:
+    """SELECT hands the session the process's kept lists (mailbox_views.py): the view
+    reads them as they are and copies them before its first change, so another
+    session's view of the same lists never sees this session's news."""
+    uids, flags = [1, 2, 3], dict.fromkeys((1, 2, 3), frozenset())
+    mine = SelectedMailbox.open(1, 7, uids, flags, read_only=False, highest_modseq=1,
+                                shared=True)
+    other = SelectedMailbox.open(1, 7, uids, flags, read_only=False, highest_modseq=1,
+                                 shared=True)
+    mine.note_changes([ViewEntry(2, SEEN, 2), ViewEntry(4, frozenset(), 2)], [1], 2)
+    assert mine.take_updates(expunges_allowed=True) == Updates(
+        expunged_msns=(1,), expunged_uids=(1,), exists=3,
+        flag_changes=(FlagChange(1, 2, SEEN, 0),))     # MODSEQ only with CONDSTORE
+    assert mine.uids == [2, 3, 4] and mine.flags_of(2) == SEEN
+    assert uids == [1, 2, 3] and flags == dict.fromkeys((1, 2, 3), frozenset())
+    assert other.uids == [1, 2, 3] and other.flags_of(2) == frozenset()
