@@ -15,7 +15,7 @@ keeps what it accepts. The modules are imported one by one, not from here, so th
   base.py           Provider, Endpoint, the shared test users, port and process helpers
   aiosmtpd_sink.py  an aiosmtpd server that discards every message (and its provider)
   dovecot.py        a private Dovecot: IMAP, LMTP, ManageSieve; maildir or sdbox
-  cyrus.py          a private Cyrus IMAP + LMTP, unpacked from Debian's packages into a
+  cyrus.py          a private Cyrus: IMAP, LMTP, JMAP; unpacked from Debian's packages into a
                     cache on first use (installing them would remove dovecot-imapd)
   postfix.py        a private Postfix smtpd with virtual mailboxes
   rfcmail.py        ``rfcmail serve`` on a temporary data directory, provisioned by its CLI

@@ -10,8 +10,9 @@ the system: the binaries run with ``LD_LIBRARY_PATH`` pointing into the cache. T
 start downloads (a few MB); later ones reuse the cache. ``python -m
 interop.providers.cyrus`` (run by scripts/install-peers.sh) fetches it ahead of time.
 
-Endpoints: ``imap`` (plaintext LOGIN and AUTHENTICATE PLAIN/LOGIN allowed, no TLS) and
-``lmtp`` (RCPT ``user@any.domain`` delivers to ``user``). Users: ``TEST_USERS`` with one
+Endpoints: ``imap`` (plaintext LOGIN and AUTHENTICATE PLAIN/LOGIN allowed, no TLS),
+``lmtp`` (RCPT ``user@any.domain`` delivers to ``user``) and, with ``jmap=True``,
+``jmap`` (HTTP: session ``/.well-known/jmap``, Basic auth). Users: ``TEST_USERS`` with one
 password in a sasldb; INBOX is created at the first login or delivery, with Drafts,
 Sent, Trash and Junk (special-use). ``altnamespace`` and ``unixhierarchysep`` are on
 (Cyrus 3's defaults): personal mailboxes are at the top level, separator "/".
@@ -24,12 +25,14 @@ services down with it. Cyrus logs only to syslog: without a syslog daemon the lo
 Privileges: needs root, to start the master as ``cyrus_user`` (Debian's ``mail``, so no
 system user is created) through ``setpriv``, with a parent-death signal that its own
 setuid would have cleared; its services get one too, so nothing outlives a caller killed
-without stopping it. Started as another user this provider is unavailable.
+without stopping it (but for a service forked in that very moment). Started as another
+user this provider is unavailable.
 """
 
 from __future__ import annotations
 
 import fcntl
+import imaplib
 import os
 import pwd
 import re
@@ -51,12 +54,12 @@ from interop.providers.base import (
     free_port,
 )
 
-# The packages unpacked: the IMAP server and its common parts, and saslpasswd2.
-PACKAGES = ("cyrus-common", "cyrus-imapd", "sasl2-bin")
+# The packages unpacked: the IMAP server and its common parts, httpd (JMAP), saslpasswd2.
+PACKAGES = ("cyrus-common", "cyrus-imapd", "cyrus-caldav", "sasl2-bin")
 # What a start runs, relative to the unpacked root; their libraries are checked.
 _BINARIES = ("usr/lib/cyrus/bin/master", "usr/lib/cyrus/bin/imapd",
              "usr/lib/cyrus/bin/lmtpd", "usr/lib/cyrus/bin/ctl_cyrusdb",
-             "usr/lib/cyrus/bin/idled", "usr/sbin/saslpasswd2")
+             "usr/lib/cyrus/bin/idled", "usr/lib/cyrus/bin/httpd", "usr/sbin/saslpasswd2")
 _MASTER = "usr/lib/cyrus/bin/master"
 _SETPRIV = "/usr/bin/setpriv"          # util-linux
 _BIN = "usr/lib/cyrus/bin"
@@ -96,8 +99,13 @@ def _unpacked_roots() -> list[Path]:
     cache = cache_root()
     if not cache.is_dir():
         return []
-    return sorted((p for p in cache.iterdir() if (p / _MASTER).exists()
-                   and (p / "VERSION").exists()), reverse=True)
+    return sorted((p for p in cache.iterdir() if _complete(p)), reverse=True)
+
+
+def _complete(root: Path) -> bool:
+    """Unpacked whole, with every binary a start may run (a cache made before httpd was
+    part of it is not)."""
+    return (root / "VERSION").exists() and all((root / b).exists() for b in _BINARIES)
 
 
 def install_cyrus() -> Path:
@@ -115,13 +123,14 @@ def install_cyrus() -> Path:
             "apt knows no cyrus-common package (no package lists: run apt-get update as "
             "root, or not a Debian machine)")
     root = cache_root() / version
-    if (root / _MASTER).exists() and (root / "VERSION").exists():
+    if _complete(root):
         return _checked(root)
     root.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
     # One download at a time across processes; the root appears whole (rename) or not.
     with open(root.parent / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / "VERSION").exists():
+        if not _complete(root):
+            shutil.rmtree(root, ignore_errors=True)
             _download_and_unpack(root, version)
     return _checked(root)
 
@@ -242,14 +251,18 @@ class CyrusProvider(Provider):
     name = "cyrus"
 
     def __init__(self, *, users: Sequence[str] = TEST_USERS, password: str = TEST_PASSWORD,
-                 altnamespace: bool = True, **options: Any) -> None:
+                 altnamespace: bool = True, jmap: bool = False, **options: Any) -> None:
         """``altnamespace=False``: Cyrus's traditional layout, personal mailboxes under
-        INBOX (NAMESPACE personal prefix "INBOX/")."""
+        INBOX (NAMESPACE personal prefix "INBOX/"). ``jmap=True``: also the ``jmap``
+        endpoint, Cyrus's httpd with JMAP (session ``/.well-known/jmap``, API ``/jmap/``,
+        Basic auth); every user logs in once over IMAP at the start, since JMAP answers
+        accountNotFound for an account that never did."""
         options.setdefault("start_timeout", 60.0)
         super().__init__(**options)
         self.users = tuple(users)
         self.password = password
         self.altnamespace = altnamespace
+        self.jmap = jmap
         self.root: Path | None = None
 
     @property
@@ -269,6 +282,8 @@ class CyrusProvider(Provider):
         run_as = _run_as()
         endpoints = {"imap": Endpoint(LOOPBACK, free_port()),
                      "lmtp": Endpoint(LOOPBACK, free_port())}
+        if self.jmap:
+            endpoints["jmap"] = Endpoint(LOOPBACK, free_port())
         env = {**os.environ, "LD_LIBRARY_PATH": _library_path(root)}
         config, services = self._write_files(root, endpoints, run_as, env)
         # The master runs as "mail" from the start (setpriv), not as root dropping to it
@@ -280,7 +295,20 @@ class CyrusProvider(Provider):
                      "-p", str(self.workdir / "run" / "master.pid")], env=env)
         for endpoint in endpoints.values():
             self._wait_for(endpoint)
+        if self.jmap:
+            self._log_everyone_in(endpoints["imap"])
         return endpoints
+
+    def _log_everyone_in(self, imap: Endpoint) -> None:
+        """One IMAP login per user: creates INBOX and the special-use mailboxes, without
+        which Cyrus's JMAP knows no account."""
+        for user in self.users:
+            with imaplib.IMAP4(imap.host, imap.port, timeout=10) as client:
+                try:
+                    client.login(user, self.password)
+                except imaplib.IMAP4.error as exc:
+                    raise ProviderError(f"IMAP login as {user} failed: {exc}") from exc
+                client.logout()
 
     def _write_files(self, root: Path, endpoints: dict[str, Endpoint],
                      run_as: pwd.struct_passwd, env: dict[str, str]) -> tuple[Path, Path]:
@@ -350,6 +378,8 @@ class CyrusProvider(Provider):
             # IDLE hears of other sessions' changes through idled at once, else polls.
             "imapidlepoll: 1",
             "hashimapspool: true",
+            *(["httpmodules: jmap", "conversations: yes", "conversations_db: twoskip",
+               "httpallowcompress: no"] if self.jmap else []),
         ]) + "\n"
 
 
@@ -368,6 +398,9 @@ def _cyrus_conf(bin_dir: Path, config: Path, endpoints: dict[str, Endpoint]) -> 
         f'listen="{endpoints["imap"]}" prefork=1 maxchild=100',
         f'  lmtp cmd="{die_with_master} {bin_dir}/lmtpd -C {config} -a" '
         f'listen="{endpoints["lmtp"]}" prefork=0 maxchild=20',
+        *([f'  http cmd="{die_with_master} {bin_dir}/httpd -C {config}" '
+           f'listen="{endpoints["jmap"]}" prefork=1 maxchild=100'] if "jmap" in endpoints
+          else []),
         "}",
         "EVENTS {",
         f'  checkpoint cmd="{bin_dir}/ctl_cyrusdb -C {config} -c" period=30',
