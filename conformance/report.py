@@ -294,22 +294,31 @@ def render_matrix_html(matrix: dict[str, Any]) -> str:
              f"<h1>Conformance matrix — run {e(matrix['run_id'])}</h1>"]
     for name, why in matrix.get("unavailable", {}).items():
         parts.append(f"<p><strong>{e(name)} unavailable:</strong> {e(why)}</p>")
-    disagreements = sum(1 for r in matrix["rows"] if not r["agree"])
-    parts.append(f"<p>{len(matrix['rows'])} requirements, {disagreements} where the targets "
-                 "disagree (highlighted; UNSUPPORTED, SKIPPED and INFORMATIONAL do not "
-                 "count).</p>"
-                 "<table><tr><th>requirement</th><th>level</th>"
-                 + "".join(f"<th><a href='{e(safe_name(t))}/report.html'>{e(t)}</a></th>"
-                           for t in matrix["targets"]) + "<th>text</th></tr>")
-    for row in matrix["rows"]:
+    disagreeing = [row for row in matrix["rows"] if not row["agree"]]
+    parts.append(f"<p>{len(matrix['rows'])} requirements, {len(disagreeing)} where the "
+                 "targets disagree (UNSUPPORTED, SKIPPED and INFORMATIONAL do not count): "
+                 "those first, then every requirement (disagreements highlighted).</p>")
+    for title, rows in (("Where the targets disagree", disagreeing),
+                        ("Every requirement", matrix["rows"])):
+        parts.append(f"<h2>{e(title)}</h2>")
+        parts.append(_matrix_table(matrix["targets"], rows))
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _matrix_table(targets: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
+    e = html.escape
+    parts = ["<table><tr><th>requirement</th><th>level</th>"
+             + "".join(f"<th><a href='{e(safe_name(t))}/report.html'>{e(t)}</a></th>"
+                       for t in targets) + "<th>text</th></tr>"]
+    for row in rows:
         requirement = row["requirement"]
         text = requirement.get("text") or requirement.get("title") or ""
         parts.append(f"<tr class='{'' if row['agree'] else 'disagree'}'>"
                      f"<td>{e(row['key'])}</td><td>{e(requirement.get('level') or '')}</td>"
-                     + "".join(f"<td>{_badge(row['verdicts'][t])}</td>"
-                               for t in matrix["targets"])
+                     + "".join(f"<td>{_badge(row['verdicts'][t])}</td>" for t in targets)
                      + f"<td class='text'>{e(text)}</td></tr>")
-    parts.append("</table></body></html>\n")
+    parts.append("</table>")
     return "\n".join(parts)
 
 

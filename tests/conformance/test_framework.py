@@ -381,6 +381,7 @@ def test_conform_matrix_for_two_targets(tmp_path: Path) -> None:
     assert rows["RFC5321-4.2-1"]["agree"]
     html = (tmp_path / "reports" / "m" / "matrix.html").read_text()
     assert "class='disagree'" in html
+    assert html.index("Where the targets disagree") < html.index("Every requirement")
     for target in matrix["targets"]:
         assert (tmp_path / "reports" / "m" / report.safe_name(target) / "report.html").exists()
         assert (tmp_path / "snapshot" / report.safe_name(target) / "results.json").exists()
