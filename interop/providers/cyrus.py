@@ -131,7 +131,14 @@ def install_cyrus() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _complete(root):
             shutil.rmtree(root, ignore_errors=True)
-            _download_and_unpack(root, version)
+            try:
+                _download_and_unpack(root, version)
+            except ProviderUnavailable:
+                # Offline, with an older version cached (the candidate moved on): use it.
+                cached = _unpacked_roots()
+                if not cached:
+                    raise
+                return _checked(cached[0])
     return _checked(root)
 
 
