@@ -84,7 +84,10 @@ class Finding(Exception):
         return f"{self.kind}/{self.family or '-'}/{signature(self.message)}"
 
 
-_VARYING = re.compile(r"""b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*"|'[^']*'|[0-9]+(?:\.[0-9]+)?""")
+# Escaped bytes (b'...', b"..."), quoted texts ("..." before '...', which an apostrophe
+# inside a double-quoted text would otherwise open) and numbers.
+_VARYING = re.compile(r"""b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*"|"[^"]*"|'[^']*'"""
+                      r"""|[0-9]+(?:\.[0-9]+)?""")
 
 
 def signature(message: str) -> str:
