@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import unicodedata
 
 from reference.imap import mailbox_list
 from reference.imap.commands import (
@@ -138,7 +140,14 @@ class MailboxCommands(SessionCore):
         self.send(ok(None, "Predicted next UID", ResponseCode.UIDNEXT, int(mailbox.uid_next)))
         if self.rev2:
             # §6.3.2: "The server MUST return a LIST response with the mailbox name."
-            self.send(await self.list_entry(mailbox))
+            entry = await self.list_entry(mailbox)
+            if unicodedata.normalize("NFC", command.mailbox) != command.mailbox:
+                # RFC 9051 §6.3.2 MUST: "If the server allows denormalized UTF-8 mailbox
+                # names (see Section 5.1) and the supplied mailbox name differs from the
+                # normalized version, the server MUST return LIST with the OLDNAME
+                # extended data item."
+                entry = dataclasses.replace(entry, old_name=command.mailbox)
+            self.send(entry)
         if read_only:
             return ok(command.tag, "EXAMINE completed", ResponseCode.READ_ONLY)
         return ok(command.tag, "SELECT completed", ResponseCode.READ_WRITE)
