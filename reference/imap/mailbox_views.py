@@ -9,8 +9,9 @@ then gives the session its own copy. The store stays the truth: the copy is only
 moved forward by the store's changes, so several processes on one store (DESIGN
 principle 7) each keep a correct copy; a mailbox deleted or re-created is a new mailbox
 id, so its copy is never reused. Sessions are handed the copy's lists themselves, not
-copies of them: whoever changes them first (the copy, moved forward; a session, told of
-a change) works on a copy of its own (copy on write).
+copies of them (``SharedLists``): a session copies them before its first change, and
+the kept copy, moved forward while a session still holds them, works on copies too;
+once no session holds them, it changes them in place (copy on write).
 
 Two SELECTs in flight may read changes from different snapshots; only a newer snapshot
 moves a copy (``highest_modseq`` grows), and applying changes is idempotent, so the
@@ -22,6 +23,7 @@ least recently selected dropped first (``ImapPolicy.view_cache_messages``).
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -35,6 +37,18 @@ from reference.store.interface import (
 )
 
 
+class SharedLists:
+    """A kept copy's ``uids`` and ``flags`` as handed to sessions: read-only to them.
+    Sessions hold this object while they read the lists (SelectedMailbox), so the kept
+    copy knows (a weak reference) whether changing them in place is still safe."""
+
+    __slots__ = ("__weakref__", "flags", "uids")
+
+    def __init__(self, uids: list[int], flags: dict[int, frozenset[str]]) -> None:
+        self.uids = uids
+        self.flags = flags
+
+
 @dataclass
 class _Copy:
     mailbox: Mailbox                   # the row of the snapshot the copy is at
@@ -43,13 +57,21 @@ class _Copy:
     # Every flag seen on a message here since the copy was read: SELECT's FLAGS
     # (RFC 9051 §7.3.5 "the flags that are applicable for this mailbox").
     keywords: set[str]
-    # ``uids`` and ``flags`` have been handed to sessions, which read them as they are:
-    # the next change works on copies of them.
-    handed_out: bool = False
+    # ``uids`` and ``flags`` as handed to sessions, which read them as they are: while
+    # a session still holds them, the next change works on copies of them.
+    handed: weakref.ref[SharedLists] | None = None
+
+    def hand_out(self) -> SharedLists:
+        shared = self.handed() if self.handed is not None else None
+        if shared is None:
+            shared = SharedLists(self.uids, self.flags)
+            self.handed = weakref.ref(shared)
+        return shared
 
     def apply(self, changes: MailboxChanges) -> None:
-        if self.handed_out:
-            self.uids, self.flags, self.handed_out = list(self.uids), dict(self.flags), False
+        if self.handed is not None and self.handed() is not None:
+            self.uids, self.flags = list(self.uids), dict(self.flags)
+        self.handed = None
         if changes.expunged:
             gone = {int(uid) for uid in changes.expunged}
             self.uids = [uid for uid in self.uids if uid not in gone]
@@ -70,14 +92,22 @@ class _Copy:
 
 @dataclass(frozen=True, slots=True)
 class MailboxSnapshot:
-    """The mailbox row, ascending UIDs, their flags: shared with the kept copy and other
-    sessions, so read-only (``SelectedMailbox.open(shared=True)`` copies before it
-    changes them; the kept copy works on new ones once it has handed these out)."""
+    """The mailbox row, and its ascending UIDs and their flags (``lists``): shared with
+    the kept copy and other sessions, so read-only (``SelectedMailbox.open(shared=...)``
+    copies them before it changes them; the kept copy works on new ones while a session
+    still holds these)."""
 
     mailbox: Mailbox
-    uids: list[int]
-    flags: dict[int, frozenset[str]]
+    lists: SharedLists
     keywords: frozenset[str]
+
+    @property
+    def uids(self) -> list[int]:
+        return self.lists.uids
+
+    @property
+    def flags(self) -> dict[int, frozenset[str]]:
+        return self.lists.flags
 
 
 class MailboxViews:
@@ -109,8 +139,7 @@ class MailboxViews:
                     copy.apply(changes)
                     self._held += len(copy.uids)
             self._copies.move_to_end(mailbox_id)
-        copy.handed_out = True
-        return MailboxSnapshot(copy.mailbox, copy.uids, copy.flags, frozenset(copy.keywords))
+        return MailboxSnapshot(copy.mailbox, copy.hand_out(), frozenset(copy.keywords))
 
     @property
     def held_messages(self) -> int:
@@ -141,4 +170,4 @@ class MailboxViews:
         return copy
 
 
-__all__ = ["MailboxSnapshot", "MailboxViews"]
+__all__ = ["MailboxSnapshot", "MailboxViews", "SharedLists"]

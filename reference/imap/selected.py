@@ -80,18 +80,20 @@ class SelectedMailbox:
     _unreported_flags: dict[int, ViewEntry] = field(default_factory=dict)
     _announced_exists: int = 0
     _announced_recent: int = 0
-    # ``uids`` and ``flags`` are shared with others (the process's kept copy of the
-    # mailbox, other sessions): copied before the first change (``_own``).
-    _shared: bool = False
+    # What ``uids`` and ``flags`` are shared with others through (the process's kept
+    # copy of the mailbox, other sessions), held while they are: copied before the
+    # first change (``_own``).
+    _shared: object | None = None
 
     @classmethod
     def open(cls, mailbox_id: int, uid_validity: int, uids: list[int],
              flags: dict[int, frozenset[str]], *, read_only: bool, highest_modseq: int,
-             recent: Iterable[int] = (), shared: bool = False) -> SelectedMailbox:
+             recent: Iterable[int] = (), shared: object | None = None) -> SelectedMailbox:
         """The view of ``uids``, ascending as the store reads them (RFC 9051 §2.3.1.1),
-        and the flags of each. The view owns both from now on, or, when ``shared``,
-        reads them and copies them before it changes either (a SELECT of a 100,000-
-        message mailbox copies nothing until the mailbox changes)."""
+        and the flags of each. The view owns both from now on, or, when they are
+        ``shared`` (through that object, which the view holds meanwhile), reads them
+        and copies them before it changes either (a SELECT of a 100,000-message
+        mailbox copies nothing until the mailbox changes)."""
         view = cls(mailbox_id, uid_validity, read_only, highest_modseq, uids, flags,
                    _shared=shared)
         view.recent = set(recent)
@@ -173,8 +175,8 @@ class SelectedMailbox:
 
     def _own(self) -> None:
         """Copy ``uids`` and ``flags`` if they are shared, before changing them."""
-        if self._shared:
-            self.uids, self.flags, self._shared = list(self.uids), dict(self.flags), False
+        if self._shared is not None:
+            self.uids, self.flags, self._shared = list(self.uids), dict(self.flags), None
 
     def mark_recent(self, uids: Iterable[int]) -> None:
         self.recent.update(uids)

@@ -116,7 +116,8 @@ class MailboxCommands(SessionCore):
         mailbox = snapshot.mailbox
         view = SelectedMailbox.open(
             int(mailbox.id), mailbox.uid_validity, snapshot.uids, snapshot.flags,
-            read_only=read_only, highest_modseq=int(mailbox.highest_modseq), shared=True)
+            read_only=read_only, highest_modseq=int(mailbox.highest_modseq),
+            shared=snapshot.lists)
         self.selected = view
         self.saved_result = []          # RFC 5182 §2.1: SELECT empties the saved result
         flags = flag_order({*SYSTEM_FLAGS, *snapshot.keywords})

@@ -69,6 +69,23 @@ async def test_snapshots_share_the_kept_copy_until_the_mailbox_changes(
     assert state(first) == ([1], {1: frozenset()}) and third.uids is not first.uids
 
 
+async def test_once_no_session_holds_a_snapshot_the_copy_moves_forward_in_place(
+        store: MailStore, alice: Account) -> None:
+    """The copy on write costs a copy only while a session still reads the handed-out
+    lists; once every holder is gone (the sessions logged out, or copied their own),
+    the next change is applied to the same lists."""
+    await deliver(store, alice.id)
+    inbox = await mailbox_named(store, alice.id, "INBOX")
+    views = MailboxViews(store)
+    first = await views.snapshot(inbox.id)
+    kept_uids, kept_flags = first.uids, first.flags
+    del first
+    await deliver(store, alice.id)
+    second = await views.snapshot(inbox.id)
+    assert second.uids is kept_uids and second.flags is kept_flags
+    assert state(second) == ([1, 2], {1: frozenset(), 2: frozenset()})
+
+
 async def test_concurrent_selects_see_one_consistent_mailbox(store: MailStore,
                                                             alice: Account) -> None:
     """Two SELECTs in flight while mail arrives: each gets a state the store had, and

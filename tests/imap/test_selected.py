@@ -154,10 +154,11 @@ def test_a_view_opened_on_shared_lists_changes_only_its_own_copies() -> None:
     reads them as they are and copies them before its first change, so another
     session's view of the same lists never sees this session's news."""
     uids, flags = [1, 2, 3], dict.fromkeys((1, 2, 3), frozenset())
+    holder = object()
     mine = SelectedMailbox.open(1, 7, uids, flags, read_only=False, highest_modseq=1,
-                                shared=True)
+                                shared=holder)
     other = SelectedMailbox.open(1, 7, uids, flags, read_only=False, highest_modseq=1,
-                                 shared=True)
+                                 shared=holder)
     mine.note_changes([ViewEntry(2, SEEN, 2), ViewEntry(4, frozenset(), 2)], [1], 2)
     assert mine.take_updates(expunges_allowed=True) == Updates(
         expunged_msns=(1,), expunged_uids=(1,), exists=3,
