@@ -170,9 +170,12 @@ def _starttls_with(driver: ImapDriver, context: ssl.SSLContext) -> ssl.SSLSocket
 
 
 @pytest.mark.requirement(rfc=9051, section="11.2", level="MUST", ids=("RFC9051-11.2-4",))
+@pytest.mark.requirement(rfc=9051, section="6.1.1", level="MUST", ids=("RFC9051-6.1.1-3",))
 def test_cleartext_port_allows_starttls(target: TargetSpec, imap: ImapDriver) -> None:
     """§11.2: "If the server listens on a cleartext port, it MUST allow the STARTTLS
-    command on it": advertised, answered OK, and TLS negotiated."""
+    command on it": advertised, answered OK, and TLS negotiated (§6.1.1: servers "MUST
+    implement the STARTTLS ... and LOGINDISABLED capabilities on cleartext ports"; the
+    STARTTLS half; LOGINDISABLED is the operator's choice)."""
     _cleartext(target)
     assert "STARTTLS" in imap.capabilities, (
         f"a cleartext port without STARTTLS: {sorted(imap.capabilities)}")
