@@ -30,6 +30,7 @@ from typing import Any, TextIO
 
 from reference.config import Config, ConfigError, Endpoint
 from reference.delivery.local import LocalDelivery
+from reference.directory.passwords import RECENTLY_VERIFIED
 from reference.directory.policy import PlaintextAuth
 from reference.imap.mailbox_views import MailboxViews
 from reference.imap.server import ImapProtocol, start_imap_listener
@@ -79,6 +80,7 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
         await _warn_if_empty(store)
         context = server_context(_certificate(config))
         fake_credentials_key = _secret(data_dir / SASL_KEY_FILE)
+        RECENTLY_VERIFIED.seconds = config.server.password_cache_seconds
         delivery = LocalDelivery(store, subaddress_separator=config.delivery.subaddress_separator,
                                  postmaster=config.delivery.postmaster or None)
         for role, address in ((Role.MX, config.smtp.listen),

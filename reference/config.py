@@ -61,6 +61,14 @@ class ServerConfig:
     shutdown_grace: float = 30.0
     # "auto" (uvloop when installed), "uvloop" or "asyncio".
     event_loop: str = "auto"
+    # Seconds a successful password verification (LOGIN, AUTH PLAIN/LOGIN) is
+    # remembered, so a client logging in again skips the PBKDF2; 0 = never
+    # (reference/directory/passwords.py VerifiedPasswords).
+    password_cache_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.password_cache_seconds < 0:
+            raise ValueError("password_cache_seconds must not be negative")
 
 
 @dataclass(frozen=True, slots=True)

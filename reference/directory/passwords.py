@@ -18,6 +18,10 @@ Implementation notes
 - Parsing is strict: canonical base64 (RFC 4648), a positive iteration count without
   leading zeros (RFC 5802 §7 posit-number), 32-octet keys. Any other string raises
   ``MalformedCredentials``, a ``ValueError``, naming what is wrong.
+- PBKDF2 is the point of the stored form and costs ~1 ms of CPU per verification: a
+  client that logs in over and over (one connection per folder, a load test) would pay
+  it each time. ``RECENTLY_VERIFIED`` remembers successful verifications for a while, as
+  Dovecot's auth_cache does; see ``VerifiedPasswords``.
 - RFC 5803 is not among the vendored RFC texts, so it is cited without section numbers.
 """
 
@@ -28,6 +32,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reference.directory.saslprep import SaslPrepError, saslprep
@@ -37,10 +44,12 @@ __all__ = [
     "KEY_OCTETS",
     "MAXIMUM_ITERATIONS",
     "MINIMUM_ITERATIONS",
+    "RECENTLY_VERIFIED",
     "SALT_OCTETS",
     "SCHEME",
     "MalformedCredentials",
     "ScramCredentials",
+    "VerifiedPasswords",
     "client_key_from",
     "derive_credentials",
     "format_credentials",
@@ -201,8 +210,66 @@ def parse_credentials(stored: str) -> ScramCredentials:
 # --- verifying ---------------------------------------------------------------------------
 
 
-def verify_password(stored: str | ScramCredentials, password: str) -> bool:
+class VerifiedPasswords:
+    """Successful password verifications of the last ``seconds``, at most ``size`` of them
+    (the oldest forgotten first), so that the same password for the same stored
+    credentials is not put through PBKDF2 again. What is kept is an HMAC, under a key
+    made when the process starts, of the whole stored form (iteration count, salt,
+    StoredKey) and the prepared password: never the password, and changed credentials
+    are a new key. Failures
+    are never kept, so a wrong password always costs the whole PBKDF2 (and an unknown
+    user the same, RFC 4422 §3.6). ``seconds`` = 0 turns it off."""
+
+    def __init__(self, seconds: float = 300.0, size: int = 10_000, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if seconds < 0 or size < 1:
+            raise ValueError("seconds must not be negative and size must be positive")
+        self.seconds = seconds
+        self.size = size
+        self._clock = clock
+        self._secret = secrets.token_bytes(32)
+        self._until: OrderedDict[bytes, float] = OrderedDict()   # key -> expiry
+
+    def _key(self, credentials: ScramCredentials, normalized: str) -> bytes:
+        # The whole stored form (iterations, salt, StoredKey), then the password.
+        return hmac.new(self._secret, b"%d$%s$%s\0%s" % (
+            credentials.iterations, credentials.salt.hex().encode(),
+            credentials.stored_key.hex().encode(), normalized.encode("utf-8")),
+            "sha256").digest()
+
+    def verified(self, credentials: ScramCredentials, normalized: str) -> bool:
+        if not self.seconds:
+            return False
+        key = self._key(credentials, normalized)
+        until = self._until.get(key)
+        if until is None:
+            return False
+        if until <= self._clock():
+            del self._until[key]
+            return False
+        return True
+
+    def remember(self, credentials: ScramCredentials, normalized: str) -> None:
+        if not self.seconds:
+            return
+        key = self._key(credentials, normalized)
+        self._until[key] = self._clock() + self.seconds
+        self._until.move_to_end(key)
+        while len(self._until) > self.size:
+            self._until.popitem(last=False)
+
+    def clear(self) -> None:
+        self._until.clear()
+
+
+# The process's cache of verifications (``[server] password_cache_seconds``).
+RECENTLY_VERIFIED = VerifiedPasswords()
+
+
+def verify_password(stored: str | ScramCredentials, password: str, *,
+                    cache: VerifiedPasswords | None = RECENTLY_VERIFIED) -> bool:
     """Whether ``password`` (as a client presented it) matches the stored credentials.
+    A success is remembered in ``cache`` (see ``VerifiedPasswords``).
 
     Raises ``MalformedCredentials`` when ``stored`` is a string that does not parse: a
     corrupt store is not a wrong password.
@@ -216,10 +283,16 @@ def verify_password(stored: str | ScramCredentials, password: str) -> bool:
         return False
     if not normalized:
         return False
+    if cache is not None and cache.verified(credentials, normalized):
+        return True
     salted = salted_password(normalized, credentials.salt, credentials.iterations)
     # RFC 5802 §3: the server verifies "the correctness of the ClientKey by applying the
     # hash function and comparing the result to the StoredKey"; constant time.
-    return hmac.compare_digest(stored_key_from(client_key_from(salted)), credentials.stored_key)
+    verified = hmac.compare_digest(stored_key_from(client_key_from(salted)),
+                                   credentials.stored_key)
+    if verified and cache is not None:
+        cache.remember(credentials, normalized)
+    return verified
 
 
 def _encode_base64(value: bytes) -> str:

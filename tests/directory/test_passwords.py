@@ -16,6 +16,7 @@ from reference.directory.passwords import (
     SCHEME,
     MalformedCredentials,
     ScramCredentials,
+    VerifiedPasswords,
     derive_credentials,
     format_credentials,
     hash_password,
@@ -228,3 +229,79 @@ def test_credentials_validate_their_fields() -> None:
         ScramCredentials(iterations=0, salt=b"s", stored_key=bytes(32), server_key=bytes(32))
     with pytest.raises(MalformedCredentials, match="StoredKey"):
         ScramCredentials(iterations=1, salt=b"s", stored_key=bytes(20), server_key=bytes(32))
+
+
+# --- remembered verifications -----------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _counting_pbkdf2(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the PBKDF2 runs of verify_password."""
+    from reference.directory import passwords
+    calls: list[int] = []
+    original = passwords.salted_password
+
+    def counted(normalized: str, salt: bytes, iterations: int) -> bytes:
+        calls.append(iterations)
+        return original(normalized, salt, iterations)
+
+    monkeypatch.setattr(passwords, "salted_password", counted)
+    return calls
+
+
+def test_a_verified_password_is_remembered_for_a_while(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that logs in again within ``seconds`` skips the PBKDF2; after, it pays
+    it again."""
+    stored = hash_password("pencil")
+    calls = _counting_pbkdf2(monkeypatch)
+    clock = _Clock()
+    cache = VerifiedPasswords(60.0, clock=clock)
+    assert verify_password(stored, "pencil", cache=cache)
+    assert verify_password(stored, "pencil", cache=cache)
+    assert len(calls) == 1
+    clock.now += 61
+    assert verify_password(stored, "pencil", cache=cache)
+    assert len(calls) == 2
+
+
+def test_failures_are_never_remembered_and_a_new_password_is_checked_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong password costs the whole PBKDF2 every time (RFC 4422 §3.6: no faster
+    "no"), and a password that has changed (new credentials) is verified afresh: the
+    old password no longer passes."""
+    old, new = hash_password("pencil"), hash_password("crayon")
+    calls = _counting_pbkdf2(monkeypatch)
+    cache = VerifiedPasswords(60.0)
+    for _ in range(3):
+        assert not verify_password(old, "crayon", cache=cache)
+    assert len(calls) == 3
+    assert verify_password(old, "pencil", cache=cache)
+    assert not verify_password(new, "pencil", cache=cache)
+    assert verify_password(new, "crayon", cache=cache)
+    assert len(calls) == 6
+
+
+def test_remembered_verifications_are_bounded_and_can_be_turned_off(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stored = [hash_password(f"secret-{n}") for n in range(3)]
+    calls = _counting_pbkdf2(monkeypatch)
+    cache = VerifiedPasswords(60.0, size=2)
+    for n, credentials in enumerate(stored):
+        assert verify_password(credentials, f"secret-{n}", cache=cache)
+    assert verify_password(stored[0], "secret-0", cache=cache)      # dropped: the oldest
+    assert verify_password(stored[2], "secret-2", cache=cache)      # kept
+    assert len(calls) == 4
+    off = VerifiedPasswords(0.0)
+    assert verify_password(stored[0], "secret-0", cache=off)
+    assert verify_password(stored[0], "secret-0", cache=off)
+    assert len(calls) == 6
+    with pytest.raises(ValueError):
+        VerifiedPasswords(-1.0)
