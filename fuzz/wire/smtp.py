@@ -386,11 +386,23 @@ class SmtpSession(WireSession[SmtpDriver]):
                 self.close()
                 break
         if len(replies) > 1:
+            self._smuggled_stored(len(replies))
             raise self._finding("state", f"{len(replies)} replies to one message ({what}): "
                                 "only CRLF \".\" CRLF ends the mail data (RFC 5321 §4.1.1.4, "
                                 "§2.3.8; SMTP smuggling)")
         self._data_reply(replies[0] if replies else None, message_id)
         self.in_transaction = False
+
+    def _smuggled_stored(self, replies: int) -> None:
+        """After several replies to one message: when the mailbox shows the smuggled
+        message, that (the stronger evidence) is the finding."""
+        if self.mailbox is None or not self.store.smuggling:
+            return
+        self.close()
+        broken = self.store.check(self.mailbox, self.store_wait)
+        if broken is not None and broken[0] == "smuggled":
+            raise self._finding("smuggled", f"{broken[1]}; {replies} replies to the one "
+                                "message sent")
 
     def step_transaction(self, step: Step) -> None:
         if self._open_transaction():

@@ -8,6 +8,7 @@ import re
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -45,6 +46,16 @@ def serve(handler: Handler) -> Iterator[int]:
         loop.close()
 
 
+async def _quit_or_ok(line: bytes, writer: asyncio.StreamWriter) -> bool:
+    """221 to QUIT (False: the session ends), 250 to anything else."""
+    if line.upper().startswith(b"QUIT"):
+        writer.write(b"221 bye\r\n")
+        await writer.drain()
+        return False
+    writer.write(b"250 ok\r\n")
+    return True
+
+
 async def smtp_hangs_on_nul(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """A plain SMTP server that answers every line, and goes silent at a line with NUL."""
     writer.write(b"220 fake ready\r\n")
@@ -70,15 +81,42 @@ async def smtp_hangs_on_nul(reader: asyncio.StreamReader, writer: asyncio.Stream
                 in_data = rcpt
                 writer.write(b"354 go on\r\n" if rcpt else b"503 no RCPT\r\n")
                 mail = rcpt = False
-            elif line.upper().startswith(b"QUIT"):
-                writer.write(b"221 bye\r\n")
-                await writer.drain()
+            elif not await _quit_or_ok(line, writer):
                 break
-            else:
-                writer.write(b"250 ok\r\n")
             await writer.drain()
     finally:
         writer.close()
+
+
+def smtp_storing_into(maildir: Path) -> Handler:
+    """A plain SMTP server that stores every message in ``maildir``/new and, like
+    Postfix before 3.9 by default, also takes "." LF (after any LF) as the end of data:
+    the SMTP smuggling fault (CVE-2023-51764)."""
+    count = [0]
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 fake ready\r\n")
+        message: list[bytes] | None = None
+        try:
+            while line := await reader.readline():
+                if message is not None:
+                    if line in (b".\r\n", b".\n"):              # the fault: ".\n" too
+                        count[0] += 1
+                        (maildir / "new" / f"{count[0]}.fake").write_bytes(b"".join(message))
+                        message = None
+                        writer.write(b"250 accepted\r\n")
+                    else:
+                        message.append(line)
+                elif line.upper().startswith(b"DATA"):
+                    message = []
+                    writer.write(b"354 go on\r\n")
+                elif not await _quit_or_ok(line, writer):
+                    break
+                await writer.drain()
+        finally:
+            writer.close()
+
+    return handler
 
 
 _LITERAL = re.compile(rb"\{([0-9]+)(\+?)\}\r\n$")

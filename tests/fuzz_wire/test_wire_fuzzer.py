@@ -166,3 +166,18 @@ def test_the_imap_exchanges_beyond_one_command_pass_against_the_reference(
     run.run_program(reference.specs["imap"], program, run.Limits(hang_timeout=3.0),
                     lambda step, was_sent: sent.append(step.family) if was_sent else None)
     assert sent == [step.family for step in program]
+
+
+def test_a_smuggled_message_found_in_the_mailbox_is_the_finding(tmp_path: Path) -> None:
+    """A server that also ends the data at LF "." LF stores the smuggled message: the
+    finding is that message in the mailbox (RFC 5321 §4.1.1.4; CVE-2023-51764)."""
+    (tmp_path / "new").mkdir()
+    with fakes.serve(fakes.smtp_storing_into(tmp_path)) as port:
+        spec = parse_target(f"smtp://alice%40example.test:x@127.0.0.1:{port}")
+        smuggling = Step("smuggling", b"x\r\n\n.\nMAIL FROM:<>\r\nRCPT TO:<a@b.test>\r\n"
+                         b"DATA\r\nSubject: smuggled\r\n\r\n.\r\n")
+        with pytest.raises(Finding) as found:
+            run.run_program(spec, [smuggling], run.Limits(hang_timeout=1.0, store_wait=1.0),
+                            mailbox=open_mailbox(f"maildir:{tmp_path}"))
+    assert found.value.kind == "smuggled", found.value
+    assert found.value.family == "smuggling"
