@@ -45,7 +45,8 @@ def _lines(*lines: str) -> bytes:
 # body is multipart/mixed: every section below is sliced from these octets.
 ALT_1_HEADER = _lines("Content-Type: text/plain; charset=us-ascii", "")
 ALT_1_BODY = _lines("Alternative plain text.")
-ALT_2_HEADER = _lines("Content-Type: text/html; charset=us-ascii", "")
+ALT_2_HEADER = _lines("Content-Type: text/html; charset=us-ascii",
+                      "Content-Disposition: inline", "Content-Language: en", "")
 ALT_2_BODY = _lines("<p>Alternative html.</p>")
 ALTERNATIVE = (_lines("--=_alt") + ALT_1_HEADER + ALT_1_BODY + _lines("", "--=_alt")
                + ALT_2_HEADER + ALT_2_BODY + _lines("", "--=_alt--"))
@@ -119,6 +120,30 @@ def _walk(body: Value, where: str = "message") -> Iterator[tuple[str, Value, tup
         yield where, body, body[7:]
 
 
+def _extension_order(where: str, extension: tuple[Value, ...]) -> list[str]:
+    """The shapes of body-ext-1part (md5, disposition, language, location) and
+    body-ext-mpart (parameters, disposition, language, location), field by field."""
+    problems: list[str] = []
+    if not extension:
+        return problems
+    first, *rest = extension
+    if not (first is None or isinstance(first, str | tuple)):
+        problems.append(f"first extension field {first!r}")
+    if rest:
+        disposition = rest[0]
+        if not (disposition is None or (isinstance(disposition, tuple) and len(disposition) == 2
+                                        and isinstance(disposition[0], str))):
+            problems.append(f"body disposition (second) {disposition!r}")
+    if len(rest) >= 2:
+        language = rest[1]
+        if not (language is None or isinstance(language, str) or (
+                isinstance(language, tuple) and all(isinstance(v, str) for v in language))):
+            problems.append(f"body language (third) {language!r}")
+    if len(rest) >= 3 and not (rest[2] is None or isinstance(rest[2], str)):
+        problems.append(f"body location (fourth) {rest[2]!r}")
+    return problems
+
+
 @pytest.mark.requirement(rfc=9051, section="6.4.5.1", level="MUST",
                          ids=("RFC9051-6.4.5.1-1", "RFC9051-6.4.5.1-2"))
 @pytest.mark.requirement(rfc=3501, section="6.4.5", level="MUST",
@@ -143,6 +168,8 @@ def test_nested_part_numbers(session: ImapDriver, scratch: Scratch) -> None:
 @pytest.mark.requirement(rfc=9051, section="9", level="MUST NOT",
                          ids=("RFC9051-9-6", "RFC9051-9-7", "RFC9051-9-8", "RFC9051-9-9"))
 @pytest.mark.requirement(rfc=3501, section="7.4.2", level="MUST NOT", ids=("RFC3501-7.4.2-9",))
+@pytest.mark.requirement(rfc=3501, section="7.4.2", level="MUST",
+                         ids=("RFC3501-7.4.2-7", "RFC3501-7.4.2-10"))
 @pytest.mark.requirement(rfc=3501, section="9", level="MUST NOT",
                          ids=("RFC3501-9-6", "RFC3501-9-7", "RFC3501-9-8", "RFC3501-9-9"))
 def test_nested_structure_extension_data(session: ImapDriver, scratch: Scratch) -> None:
@@ -150,7 +177,9 @@ def test_nested_structure_extension_data(session: ImapDriver, scratch: Scratch) 
     been defined by a revision of this protocol" (body-ext-1part / body-ext-mpart: at most
     4 fields; §9 body-extension MUST NOT be generated); §9: the extension fields "MUST NOT
     be returned on non-extensible "BODY" fetch"; a MESSAGE/RFC822 part is a body-type-msg
-    (media-basic's subtype "MUST NOT be "RFC822" or "GLOBAL""), at every depth."""
+    (media-basic's subtype "MUST NOT be "RFC822" or "GLOBAL""), at every depth. RFC 3501
+    §7.4.2: "Extension data, if present, MUST be in the defined order": the disposition
+    and language of part 2.2 where they belong."""
     _nested(session, scratch)
     command = "FETCH 1 (BODYSTRUCTURE BODY)"
     done = expect_ok(session.command(command), command)
@@ -167,6 +196,16 @@ def test_nested_structure_extension_data(session: ImapDriver, scratch: Scratch) 
         assert len(extension) <= 4, (
             f"BODYSTRUCTURE {where}: {len(extension)} extension fields {extension!r}, "
             "more than the 4 RFC 9051 defines")
+        problems = _extension_order(where, extension)
+        assert not problems, f"BODYSTRUCTURE {where}: " + "; ".join(problems)
+    part = dict((where, extension) for where, _, extension in walked)["part 2.2"]
+    if len(part) >= 3:
+        assert isinstance(part[1], tuple) and str(part[1][0]).upper() == "INLINE", (
+            f"part 2.2: body disposition (second extension field) {part[1]!r}, expected "
+            '("INLINE" NIL)')
+        language = part[2] if isinstance(part[2], tuple) else (part[2],)
+        assert [str(v).lower() for v in language] == ["en"], (
+            f"part 2.2: body language (third extension field) {part[2]!r}, expected \"en\"")
     for where, _, extension in _walk(view.body):
         assert not extension, f"BODY {where} carries extension data {extension!r}"
 
@@ -243,6 +282,7 @@ def test_binary_of_unknown_transfer_encoding_is_unknown_cte(session: ImapDriver,
 
 
 @pytest.mark.requirement(rfc=9051, section="9", level="MUST", ids=("RFC9051-9-1",))
+@pytest.mark.requirement(rfc=3501, section="9", level="MUST", ids=("RFC3501-9-1",))
 def test_system_flag_names_win_over_flag_extension(loaded: Loaded) -> None:
     """§9: "the rule that is listed earlier MUST take priority. For example, "\\Seen"
     when parsed as a flag is the \\Seen flag name and not a flag-extension": a STORE of

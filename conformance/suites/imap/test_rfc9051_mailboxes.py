@@ -51,6 +51,8 @@ def _uids(driver: ImapDriver) -> list[int]:
 @pytest.mark.requirement(rfc=9051, section="2.3.1.1", level="MUST", ids=("RFC9051-2.3.1.1-4",))
 @pytest.mark.requirement(rfc=3501, section="2.3.1.1", level="MUST",
                          ids=("RFC3501-2.3.1.1-4", "RFC3501-2.3.1.1-8"))
+@pytest.mark.requirement(rfc=3501, section="2.3.1.1", level="MUST NOT",
+                         ids=("RFC3501-2.3.1.1-1", "RFC3501-2.3.1.1-2"))
 @pytest.mark.requirement(rfc=3501, section="2.3.1.2", level="MUST", ids=("RFC3501-2.3.1.2-1",))
 def test_next_uid_after_the_highest_is_expunged(session: ImapDriver, scratch: Scratch) -> None:
     """§2.3.1.1: "the next unique identifier value MUST have the following two
@@ -251,6 +253,7 @@ def test_rev1_client_sees_exact_modified_utf7(session: ImapDriver, rev1_session:
 
 @pytest.mark.requirement(rfc=9051, section="A.1", level="MUST", ids=("RFC9051-A.1-3",))
 @pytest.mark.requirement(rfc=3501, section="5.1.3", level="MUST", ids=("RFC3501-5.1.3-3",))
+@pytest.mark.requirement(rfc=3501, section="5.1", level="MUST", ids=("RFC3501-5.1-4",))
 @pytest.mark.needs("IMAP4rev1")
 def test_modified_base64_is_case_sensitive(rev1_session: ImapDriver, scratch: Scratch) -> None:
     """Appendix A.1: "server implementations MUST preserve the exact form of the modified

@@ -76,9 +76,8 @@ def test_literal_minus_refuses_a_large_append_literal(session: ImapDriver,
                     "LITERAL- nor IMAP4rev2)")
     name = scratch.create(session, "literal-minus")
     message = b"Subject: too big\r\n\r\n" + b"x" * 5000 + b"\r\n"
-    tag = session.new_tag()
-    session.send(f"{tag} APPEND {quote(name)} {{{len(message)}+}}\r\n".encode()
-                 + message + b"\r\n")
+    # One piece of text: the driver would send a synchronizing literal without LITERAL+.
+    tag, _ = session.start(f"APPEND {quote(name)} {{{len(message)}+}}\r\n".encode() + message)
     try:
         while True:
             response = session.read_response()
@@ -171,6 +170,9 @@ def _starttls_with(driver: ImapDriver, context: ssl.SSLContext) -> ssl.SSLSocket
 
 @pytest.mark.requirement(rfc=9051, section="11.2", level="MUST", ids=("RFC9051-11.2-4",))
 @pytest.mark.requirement(rfc=9051, section="6.1.1", level="MUST", ids=("RFC9051-6.1.1-3",))
+@pytest.mark.requirement(rfc=3501, section="6.1.1", level="MUST", ids=("RFC3501-6.1.1-3",))
+@pytest.mark.requirement(rfc=3501, section="7.2.1", level="MUST", ids=("RFC3501-7.2.1-2",))
+@pytest.mark.requirement(rfc=3501, section="9", level="MUST", ids=("RFC3501-9-11",))
 def test_cleartext_port_allows_starttls(target: TargetSpec, imap: ImapDriver) -> None:
     """§11.2: "If the server listens on a cleartext port, it MUST allow the STARTTLS
     command on it": advertised, answered OK, and TLS negotiated (§6.1.1: servers "MUST
@@ -327,6 +329,8 @@ def test_capability_list_revisions(imap: ImapDriver) -> None:
 
 @pytest.mark.requirement(rfc=9051, section="6.5", level="MUST NOT", ids=("RFC9051-6.5-2",))
 @pytest.mark.requirement(rfc=3501, section="6.5.1", level="MUST NOT", ids=("RFC3501-6.5.1-3",))
+@pytest.mark.requirement(rfc=3501, section="7.2.1", level="MUST", ids=("RFC3501-7.2.1-4",))
+@pytest.mark.requirement(rfc=3501, section="9", level="MUST", ids=("RFC3501-9-2",))
 @pytest.mark.needs("IMAP4rev1")
 def test_no_untagged_responses_nobody_asked_for(rev1_session: ImapDriver,
                                                 scratch: Scratch) -> None:
@@ -334,7 +338,10 @@ def test_no_untagged_responses_nobody_asked_for(rev1_session: ImapDriver,
     specified in this specification), unless the client requested it by issuing the
     associated experimental command ... or the ENABLE command": a client that enabled
     nothing sees no ENABLED, ID, VANISHED (QRESYNC), MODSEQ (CONDSTORE) or ESEARCH
-    (without RETURN) through a whole session."""
+    (without RETURN) through a whole session. RFC 3501 §7.2.1: "Server responses MUST
+    conform to this document until the client issues a command that uses [an additional]
+    capability", and §9 "[ABNF] rules MUST be followed strictly": the driver checks each
+    response against the grammar."""
     imap = rev1_session
     name = scratch.create(imap, "unasked")
     loaded = load(imap, name, [(b"Subject: one\r\n\r\nbody\r\n", ("\\Seen",)),

@@ -91,6 +91,7 @@ def test_saved_result_follows_expunge(loaded: Loaded) -> None:
 
 
 @pytest.mark.requirement(rfc=9051, section="6.4.4.2", level="MUST", ids=("RFC9051-6.4.4.2-1",))
+@pytest.mark.requirement(rfc=3501, section="5.5", level="MUST", ids=("RFC3501-5.5-5",))
 @pytest.mark.needs("SEARCHRES|IMAP4rev2")
 def test_pipelined_save_then_fetch_run_in_order(loaded: Loaded) -> None:
     """§6.4.4.2: "Use of a SEARCH RETURN (SAVE) command followed by a command using the
