@@ -126,9 +126,9 @@ def _cleartext(target: TargetSpec) -> None:
         pytest.skip("UNSUPPORTED: the target is an Implicit TLS port, not a cleartext one")
 
 
-def _lines_until(driver: ImapDriver, tag: bytes) -> list[bytes]:
-    """Raw lines read (and recorded) until the one tagged ``tag``, or the end of the
-    connection."""
+def raw_lines_until(driver: ImapDriver, *tags: bytes) -> list[bytes]:
+    """Raw lines read (and recorded) until one tagged with one of ``tags`` ("+" for a
+    continuation request), or the end of the connection."""
     lines: list[bytes] = []
     wire = driver.wire
     while True:
@@ -139,7 +139,7 @@ def _lines_until(driver: ImapDriver, tag: bytes) -> list[bytes]:
             continue
         wire.received(line)
         lines.append(line)
-        if line.startswith(tag + b" "):
+        if line.startswith(tuple(tag + b" " for tag in tags)):
             return lines
 
 
@@ -194,7 +194,7 @@ def test_no_command_injection_before_tls(target: TargetSpec, imap: ImapDriver) -
     or thrown away: a CAPABILITY sent with STARTTLS in one segment is never answered."""
     _cleartext(target)
     imap.send(b"inj1 STARTTLS\r\ninj2 CAPABILITY\r\n")
-    lines = _lines_until(imap, b"inj1")
+    lines = raw_lines_until(imap, b"inj1")
     assert lines and lines[-1].startswith(b"inj1 OK"), f"STARTTLS: {lines}"
     assert not imap.wire.buffer, (
         f"cleartext after the OK to STARTTLS: {bytes(imap.wire.buffer)!r}")
@@ -204,7 +204,7 @@ def test_no_command_injection_before_tls(target: TargetSpec, imap: ImapDriver) -
         return                  # option 1: the injected line was taken as a handshake
     try:
         imap.send(b"inj3 NOOP\r\n")
-        after = _lines_until(imap, b"inj3")
+        after = raw_lines_until(imap, b"inj3")
     except (TargetClosed, TargetTimeout):
         return                  # the server gave up on the connection: nothing executed
     injected = [line for line in after if line.startswith((b"inj2 ", b"* CAPABILITY"))]

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from conformance.drivers.imap import ImapDriver
+from conformance.drivers import TargetClosed, TargetTimeout
+from conformance.drivers.imap import ImapDriver, quote
 from conformance.suites.imap.support import (
     Scratch,
     exists_count,
@@ -18,6 +19,7 @@ from conformance.suites.imap.support import (
     load,
     status_values,
 )
+from conformance.suites.imap.test_rfc9051_protocol import raw_lines_until
 from reference.imap.responses import Condition, StatusData, StatusResponse
 
 pytestmark = [pytest.mark.protocol("imap"), pytest.mark.needs("IMAP4rev1")]
@@ -104,3 +106,47 @@ def test_rev1_auth_plain_offered(imap: ImapDriver) -> None:
         expect_ok(imap.starttls(), "STARTTLS")
         caps = set(imap.capabilities)
     assert "AUTH=PLAIN" in caps, f"AUTH=PLAIN is not offered, even after TLS: {sorted(caps)}"
+
+
+@pytest.mark.requirement(rfc=3501, section="3.4", level="MUST NOT", ids=("RFC3501-3.4-2",))
+def test_rev1_no_close_without_bye(rev1_session: ImapDriver) -> None:
+    """RFC 3501 §3.4: "A server MUST NOT unilaterally close the connection without
+    sending an untagged BYE response": after an overlong line and a run of bad commands
+    (what makes servers give up on a client), either the connection still answers, or a
+    BYE came before it closed."""
+    imap = rev1_session
+    imap.send(b"long1 NOOP " + b"x" * 70_000 + b"\r\n")
+    imap.send(b"".join(b"bad%02d NO-SUCH-COMMAND\r\n" % n for n in range(30)))
+    imap.send(b"last NOOP\r\n")
+    try:
+        lines = raw_lines_until(imap, b"last")
+    except (TargetClosed, TargetTimeout):
+        # A reset after the close: judge what was received before it.
+        lines = [data for side, data in imap.wire.transcript if side == "S"]
+    if lines and lines[-1].startswith(b"last "):
+        return                                    # still serving: nothing closed
+    assert any(line.startswith(b"* BYE") for line in lines), (
+        f"the server closed the connection without an untagged BYE; last lines: {lines[-3:]}")
+
+
+@pytest.mark.requirement(rfc=3501, section="6.3.11", level="MUST", ids=("RFC3501-6.3.11-9",))
+def test_rev1_refused_append_leaves_the_mailbox(rev1_session: ImapDriver,
+                                                scratch: Scratch) -> None:
+    """RFC 3501 §6.3.11: "If the append is unsuccessful for any reason, the mailbox MUST
+    be restored to its state before the APPEND attempt": an APPEND with an invalid
+    date-time (a synchronizing literal, sent only after "+") is refused, and MESSAGES
+    and UIDNEXT are as before."""
+    imap = rev1_session
+    name = scratch.create(imap, "rev1-append")
+    expect_ok(imap.append(name, MESSAGE), f"APPEND to {name}")
+    before = status_values(imap, name, "MESSAGES UIDNEXT")
+    imap.send(f'ap1 APPEND {quote(name)} "31-Foo-2023 99:99:99 +9999" {{{len(MESSAGE)}}}\r\n'
+              .encode())
+    lines = raw_lines_until(imap, b"+", b"ap1")
+    if lines and lines[-1].startswith(b"+"):
+        imap.send(MESSAGE + b"\r\n")
+        lines = raw_lines_until(imap, b"ap1")
+    assert lines and lines[-1].startswith((b"ap1 BAD", b"ap1 NO")), (
+        f"APPEND with an invalid date-time: expected a tagged NO or BAD, got {lines[-1:]}")
+    after = status_values(imap, name, "MESSAGES UIDNEXT")
+    assert after == before, f"STATUS {name} was {before}, after a refused APPEND {after}"
