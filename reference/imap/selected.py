@@ -23,9 +23,10 @@ modseq, UIDs expunged) and turns the ``Updates`` into responses.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+from reference.imap.flag_columns import FlagColumns
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,54 +70,58 @@ class SelectedMailbox:
     uid_validity: int
     read_only: bool
     highest_modseq: int
-    # Ascending UIDs of the messages the client knows, ghosts included: MSN = index + 1.
-    uids: list[int] = field(default_factory=list)
-    # Each message's flags as last told to the client. Only the sets, not one object
-    # per message: a 100,000-message view holds a dict of shared frozensets.
-    flags: dict[int, frozenset[str]] = field(default_factory=dict)
+    # The messages the client knows, ghosts included, in UID order (MSN = position + 1),
+    # each with its flags as last told to the client (8 octets a message, flag_columns).
+    columns: FlagColumns = field(default_factory=FlagColumns)
     # RFC 3501 §2.3.2: messages recent to this session (rev1 clients only).
     recent: set[int] = field(default_factory=set)
     _ghosts: set[int] = field(default_factory=set)
     _unreported_flags: dict[int, ViewEntry] = field(default_factory=dict)
     _announced_exists: int = 0
     _announced_recent: int = 0
-    # What ``uids`` and ``flags`` are shared with others through (the process's kept
-    # copy of the mailbox, other sessions), held while they are: copied before the
-    # first change (``_own``).
+    # What ``columns`` are shared with others through (the process's kept copy of the
+    # mailbox, other sessions), held while they are: copied before the first change.
     _shared: object | None = None
 
     @classmethod
-    def open(cls, mailbox_id: int, uid_validity: int, uids: list[int],
-             flags: dict[int, frozenset[str]], *, read_only: bool, highest_modseq: int,
-             recent: Iterable[int] = (), shared: object | None = None) -> SelectedMailbox:
-        """The view of ``uids``, ascending as the store reads them (RFC 9051 §2.3.1.1),
-        and the flags of each. The view owns both from now on, or, when they are
-        ``shared`` (through that object, which the view holds meanwhile), reads them
-        and copies them before it changes either (a SELECT of a 100,000-message
-        mailbox copies nothing until the mailbox changes)."""
-        view = cls(mailbox_id, uid_validity, read_only, highest_modseq, uids, flags,
+    def open(cls, mailbox_id: int, uid_validity: int, columns: FlagColumns, *,
+             read_only: bool, highest_modseq: int, recent: Iterable[int] = (),
+             shared: object | None = None) -> SelectedMailbox:
+        """The view of ``columns``: the UIDs, ascending as the store reads them (RFC 9051
+        §2.3.1.1), and the flags of each. The view owns them from now on, or, when they
+        are ``shared`` (through that object, which the view holds meanwhile), reads them
+        and copies them before it changes them (a SELECT of a 100,000-message mailbox
+        copies nothing until the mailbox changes)."""
+        view = cls(mailbox_id, uid_validity, read_only, highest_modseq, columns,
                    _shared=shared)
         view.recent = set(recent)
-        view._announced_exists = len(view.uids)       # SELECT's own EXISTS says it
+        view._announced_exists = len(columns)         # SELECT's own EXISTS says it
         view._announced_recent = len(view.recent)
         return view
 
     # --- numbers -----------------------------------------------------------------------
 
     @property
+    def uids(self) -> Sequence[int]:
+        """Ascending UIDs, ghosts included: MSN = index + 1. Read-only."""
+        return self.columns.uids
+
+    @property
     def exists(self) -> int:
         """The message count the client knows (ghosts included)."""
-        return len(self.uids)
+        return len(self.columns)
 
     def msn(self, uid: int) -> int | None:
         """RFC 9051 §2.3.1.2: the message sequence number of ``uid``, if in the view."""
-        index = bisect.bisect_left(self.uids, uid)
-        if index < len(self.uids) and self.uids[index] == uid:
-            return index + 1
-        return None
+        position = self.columns.index(uid)
+        return None if position is None else position + 1
 
     def uid_at(self, msn: int) -> int:
-        return self.uids[msn - 1]
+        return self.columns.uids[msn - 1]
+
+    def flags_at(self, msn: int) -> frozenset[str]:
+        """The flags of message ``msn`` as last told to the client."""
+        return self.columns.flags_at(msn - 1)
 
     @property
     def has_ghosts(self) -> bool:
@@ -128,11 +133,11 @@ class SelectedMailbox:
 
     def flags_of(self, uid: int) -> frozenset[str] | None:
         """The flags of a message in the view that is not a ghost."""
-        return None if uid in self._ghosts else self.flags.get(uid)
+        return None if uid in self._ghosts else self.columns.flags_of(uid)
 
     @property
     def max_uid(self) -> int:
-        return self.uids[-1] if self.uids else 0
+        return self.columns.max_uid
 
     # --- what the store says happened --------------------------------------------------
 
@@ -146,26 +151,27 @@ class SelectedMailbox:
         reported (STORE's own FETCH responses), so they are not reported twice.
         """
         for uid in expunged:
-            if uid in self.flags and uid not in self._ghosts:
+            if uid not in self._ghosts and uid in self.columns:
                 self._ghosts.add(uid)
                 self._unreported_flags.pop(uid, None)
         if changed:
             self._own()
-        newest = self.max_uid
+        columns = self.columns
+        newest = columns.max_uid
         for entry in sorted(changed, key=lambda e: e.uid):
             if entry.uid in self._ghosts:
                 continue
             if entry.uid > newest:
                 # RFC 9051 §2.3.1.1: UIDs are assigned in ascending order, so a new
                 # message always goes at the end.
-                self.uids.append(entry.uid)
-                self.flags[entry.uid] = entry.flags
+                columns.append(entry.uid, entry.flags)
                 newest = entry.uid
                 continue
-            known = self.flags.get(entry.uid)
-            if known is None:
+            position = columns.index(entry.uid)
+            if position is None:
                 continue             # expunged and already reported: not in the view
-            self.flags[entry.uid] = entry.flags
+            known = columns.flags_at(position)
+            columns.set_flags_at(position, entry.flags)
             if entry.uid in report_own:
                 self._unreported_flags.pop(entry.uid, None)
             elif known != entry.flags or entry.modseq > self.highest_modseq:
@@ -174,9 +180,9 @@ class SelectedMailbox:
         self.highest_modseq = max(self.highest_modseq, highest_modseq)
 
     def _own(self) -> None:
-        """Copy ``uids`` and ``flags`` if they are shared, before changing them."""
+        """Copy ``columns`` if they are shared, before changing them."""
         if self._shared is not None:
-            self.uids, self.flags, self._shared = list(self.uids), dict(self.flags), None
+            self.columns, self._shared = self.columns.copy(), None
 
     def mark_recent(self, uids: Iterable[int]) -> None:
         self.recent.update(uids)
@@ -193,24 +199,23 @@ class SelectedMailbox:
         expunged_msns: list[int] = []
         expunged_uids: list[int] = []
         if expunges_allowed and self._ghosts:
-            for index in range(len(self.uids) - 1, -1, -1):
-                uid = self.uids[index]
+            uids = self.columns.uids
+            for index in range(len(uids) - 1, -1, -1):
+                uid = uids[index]
                 if uid in self._ghosts:
                     expunged_msns.append(index + 1)
                     expunged_uids.append(uid)
             gone = self._ghosts
             self._own()
-            self.uids = [uid for uid in self.uids if uid not in gone]
-            for uid in gone:
-                self.flags.pop(uid, None)
-                self.recent.discard(uid)
+            self.columns.remove(gone)
+            self.recent.difference_update(gone)
             self._ghosts = set()
             # EXPUNGE "also decrements the number of messages in the mailbox; it is not
             # necessary to send an EXISTS response with the new value" (§7.5.1).
             self._announced_exists -= len(expunged_msns)
         exists = None
-        if len(self.uids) > self._announced_exists:
-            exists = len(self.uids)
+        if len(self.columns) > self._announced_exists:
+            exists = len(self.columns)
             self._announced_exists = exists
         recent = None
         if len(self.recent) != self._announced_recent:

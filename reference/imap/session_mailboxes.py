@@ -115,9 +115,9 @@ class MailboxCommands(SessionCore):
                           ResponseCode.NONEXISTENT).response
         mailbox = snapshot.mailbox
         view = SelectedMailbox.open(
-            int(mailbox.id), mailbox.uid_validity, snapshot.uids, snapshot.flags,
+            int(mailbox.id), mailbox.uid_validity, snapshot.columns,
             read_only=read_only, highest_modseq=int(mailbox.highest_modseq),
-            shared=snapshot.lists)
+            shared=snapshot.lease)
         self.selected = view
         self.saved_result = []          # RFC 5182 §2.1: SELECT empties the saved result
         flags = flag_order({*SYSTEM_FLAGS, *snapshot.keywords})
@@ -128,8 +128,8 @@ class MailboxCommands(SessionCore):
             view.take_updates(expunges_allowed=False)    # RECENT goes out below instead
             self.send(RecentData(len(view.recent)))
             first_unseen = None if mailbox.unseen == 0 else next(
-                (index + 1 for index, uid in enumerate(view.uids)
-                 if SEEN not in view.flags[uid]), None)
+                (msn for msn in range(1, view.exists + 1)
+                 if SEEN not in view.flags_at(msn)), None)
             if first_unseen is not None:
                 # RFC 3501 §6.3.1: "OK [UNSEEN <n>]" the first unseen message.
                 self.send(ok(None, f"Message {first_unseen} is first unseen",

@@ -331,14 +331,15 @@ class MessageCommands(SessionCore):
     async def fetch_from_view(self, plan: FetchPlan, msns: list[int]) -> None:
         """UID and FLAGS: the view knows them (the FETCH (UID FLAGS) of a resync)."""
         view = self.require_selected()
-        uids, flags = view.uids, view.flags
+        uids = view.uids
         if SimpleAtt(FetchAttName.FLAGS) not in plan.atts:      # UID alone
             for count, msn in enumerate(msns, 1):
                 self.send(FetchData(msn, (UidItem(uids[msn - 1]),)))
                 if count % DRAIN_EVERY == 0:
                     await self.out.drain()
             return
-        rows = [(msn, uid, flags[uid]) for msn in msns for uid in (uids[msn - 1],)]
+        flags_at = view.flags_at
+        rows = [(msn, uids[msn - 1], flags_at(msn)) for msn in msns]
         await self.send_flags(rows, with_uid=SimpleAtt(FetchAttName.UID) in plan.atts)
 
     async def fetch_from_store(self, plan: FetchPlan, msns: list[int], *, sets_seen: bool

@@ -6,13 +6,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reference.imap.flag_columns import FlagColumns
 from reference.imap.selected import FlagChange, SelectedMailbox, Updates, ViewEntry
 
 SEEN = frozenset({"\\Seen"})
 
 
 def view(*uids: int, recent: tuple[int, ...] = ()) -> SelectedMailbox:
-    return SelectedMailbox.open(1, 7, list(uids), dict.fromkeys(uids, frozenset()),
+    return SelectedMailbox.open(1, 7, FlagColumns.of(uids, [frozenset()] * len(uids)),
                                 read_only=False, highest_modseq=1, recent=recent)
 
 
@@ -65,7 +66,7 @@ def test_expunge_and_arrival_together_give_expunges_then_the_new_count() -> None
     updates = mailbox.take_updates(expunges_allowed=True)
     assert updates.expunged_msns == (2, 1)
     assert updates.exists == 2
-    assert mailbox.uids == [3, 4]
+    assert list(mailbox.uids) == [3, 4]
 
 
 def test_arrivals_after_a_ghost_keep_the_ghost_numbered() -> None:
@@ -141,7 +142,7 @@ def test_after_reporting_the_view_equals_the_store(initial: list[int], data: st.
     for msn in updates.expunged_msns:
         del client[msn - 1]
     client += arrived_since(client, mailbox.uids)
-    assert client == sorted(store) == mailbox.uids
+    assert client == sorted(store) == list(mailbox.uids)
 
 
 def arrived_since(client: list[int], view_uids: list[int]) -> list[int]:
@@ -149,20 +150,19 @@ def arrived_since(client: list[int], view_uids: list[int]) -> list[int]:
     return [uid for uid in view_uids if uid > newest]
 
 
-def test_a_view_opened_on_shared_lists_changes_only_its_own_copies() -> None:
-    """SELECT hands the session the process's kept lists (mailbox_views.py): the view
+def test_a_view_opened_on_shared_columns_changes_only_its_own_copy() -> None:
+    """SELECT hands the session the process's kept columns (mailbox_views.py): the view
     reads them as they are and copies them before its first change, so another
-    session's view of the same lists never sees this session's news."""
-    uids, flags = [1, 2, 3], dict.fromkeys((1, 2, 3), frozenset())
-    holder = object()
-    mine = SelectedMailbox.open(1, 7, uids, flags, read_only=False, highest_modseq=1,
-                                shared=holder)
-    other = SelectedMailbox.open(1, 7, uids, flags, read_only=False, highest_modseq=1,
-                                 shared=holder)
+    session's view of the same columns never sees this session's news."""
+    columns, lease = FlagColumns.of([1, 2, 3], [frozenset()] * 3), object()
+    mine = SelectedMailbox.open(1, 7, columns, read_only=False, highest_modseq=1,
+                                shared=lease)
+    other = SelectedMailbox.open(1, 7, columns, read_only=False, highest_modseq=1,
+                                 shared=lease)
     mine.note_changes([ViewEntry(2, SEEN, 2), ViewEntry(4, frozenset(), 2)], [1], 2)
     assert mine.take_updates(expunges_allowed=True) == Updates(
         expunged_msns=(1,), expunged_uids=(1,), exists=3,
         flag_changes=(FlagChange(1, 2, SEEN, 0),))     # MODSEQ only with CONDSTORE
-    assert mine.uids == [2, 3, 4] and mine.flags_of(2) == SEEN
-    assert uids == [1, 2, 3] and flags == dict.fromkeys((1, 2, 3), frozenset())
-    assert other.uids == [1, 2, 3] and other.flags_of(2) == frozenset()
+    assert list(mine.uids) == [2, 3, 4] and mine.flags_of(2) == SEEN
+    assert dict(columns.items()) == dict.fromkeys((1, 2, 3), frozenset())
+    assert list(other.uids) == [1, 2, 3] and other.flags_of(2) == frozenset()
