@@ -374,5 +374,5 @@ def _message_to_json(message: ParsedMessage) -> dict[str, Any]:
 
 
 def _message_from_json(value: dict[str, Any]) -> ParsedMessage:
-    return ParsedMessage(tuple(FieldSpan(*field) for field in value["f"]),
+    return ParsedMessage(tuple(map(FieldSpan._make, value["f"])),
                          _envelope_from_json(value["e"]), _part_from_json(value["b"]))
