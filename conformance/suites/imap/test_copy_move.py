@@ -188,6 +188,20 @@ def test_move_moves(loaded: Loaded, scratch: Scratch, command: str) -> None:
         f"{text}: the source does not hold exactly one message")
 
 
+@pytest.mark.requirement(rfc=6851, section="5", level="MUST", ids=("RFC6851-5-1",))
+@pytest.mark.parametrize("command", ["move 1", "uid move {uid}", "Uid Move {uid}"])
+def test_move_in_any_case(loaded: Loaded, scratch: Scratch, command: str) -> None:
+    """RFC 6851 §5: MOVE and UID MOVE: "Implementations MUST accept these strings in a
+    case-insensitive fashion." """
+    imap = loaded.driver
+    _needs_move(imap)
+    target = scratch.create(imap, "move-case")
+    text = command.format(uid=loaded.uids[0])
+    expect_ok(imap.command(f"{text} {quote(target)}"), f"{text} {target}")
+    assert status_values(imap, target, "MESSAGES")["MESSAGES"] == 1, (
+        f"{text}: the destination does not hold the moved message")
+
+
 @pytest.mark.requirement(rfc=9051, section="6.4.8", level="MUST NOT", ids=("RFC9051-6.4.8-2",))
 @pytest.mark.requirement(rfc=6851, section="3.3", level="MUST NOT", ids=("RFC6851-3.3-1",))
 def test_move_sets_no_deleted(loaded: Loaded, scratch: Scratch) -> None:
