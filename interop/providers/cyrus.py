@@ -10,7 +10,8 @@ the system: the binaries run with ``LD_LIBRARY_PATH`` pointing into the cache. T
 start downloads (a few MB); later ones reuse the cache. ``python -m
 interop.providers.cyrus`` (run by scripts/install-peers.sh) fetches it ahead of time.
 
-Endpoints: ``imap`` (plaintext LOGIN and AUTHENTICATE PLAIN/LOGIN allowed, no TLS),
+Endpoints: ``imap`` (STARTTLS offered with a self-signed certificate; plaintext LOGIN
+and AUTHENTICATE PLAIN/LOGIN allowed without it),
 ``lmtp`` (RCPT ``user@any.domain`` delivers to ``user``) and, with ``jmap=True``,
 ``jmap`` (HTTP: session ``/.well-known/jmap``, Basic auth). Users: ``TEST_USERS`` with one
 password in a sasldb; INBOX is created at the first login or delivery, with Drafts,
@@ -258,18 +259,21 @@ class CyrusProvider(Provider):
     name = "cyrus"
 
     def __init__(self, *, users: Sequence[str] = TEST_USERS, password: str = TEST_PASSWORD,
-                 altnamespace: bool = True, jmap: bool = False, **options: Any) -> None:
+                 altnamespace: bool = True, jmap: bool = False, tls: bool = True,
+                 **options: Any) -> None:
         """``altnamespace=False``: Cyrus's traditional layout, personal mailboxes under
         INBOX (NAMESPACE personal prefix "INBOX/"). ``jmap=True``: also the ``jmap``
         endpoint, Cyrus's httpd with JMAP (session ``/.well-known/jmap``, API ``/jmap/``,
         Basic auth); every user logs in once over IMAP at the start, since JMAP answers
-        accountNotFound for an account that never did."""
+        accountNotFound for an account that never did. ``tls``: STARTTLS offered with a
+        self-signed certificate (plaintext LOGIN stays allowed without it)."""
         options.setdefault("start_timeout", 60.0)
         super().__init__(**options)
         self.users = tuple(users)
         self.password = password
         self.altnamespace = altnamespace
         self.jmap = jmap
+        self.tls = tls
         self.root: Path | None = None
 
     @property
@@ -338,6 +342,15 @@ class CyrusProvider(Provider):
             os.chown(directory, run_as.pw_uid, run_as.pw_gid)
         os.chown(sasldb, run_as.pw_uid, run_as.pw_gid)
         sasldb.chmod(0o640)
+        if self.tls:
+            from reference.net.tls import CertificatePaths, write_self_signed
+
+            paths = CertificatePaths(work / "conf" / "certificate.pem",
+                                     work / "conf" / "private-key.pem")
+            write_self_signed(paths, _REALM)
+            for path in (paths.certificate, paths.private_key):
+                os.chown(path, run_as.pw_uid, run_as.pw_gid)
+                path.chmod(0o600)
 
         config = work / "etc" / "imapd.conf"
         config.write_text(self._imapd_conf(run_as))
@@ -387,6 +400,9 @@ class CyrusProvider(Provider):
             "hashimapspool: true",
             *(["httpmodules: jmap", "conversations: yes", "conversations_db: twoskip",
                "httpallowcompress: no"] if self.jmap else []),
+            # STARTTLS on the cleartext ports (RFC 9051 §11.2), a self-signed certificate.
+            *([f"tls_server_cert: {work / 'conf' / 'certificate.pem'}",
+               f"tls_server_key: {work / 'conf' / 'private-key.pem'}"] if self.tls else []),
         ]) + "\n"
 
 
