@@ -361,6 +361,12 @@ class ImapSession(WireSession[ImapDriver]):
         except TargetClosed as exc:
             if self.closing or _BYE.search(wire.buffer):
                 raise _Closed from None
+            if len(data) > PIECE and "reset" in str(exc).lower():
+                # The target closed with our octets unread: TCP resets, and a BYE it sent
+                # before closing may be lost with them. Unconfirmed, said so.
+                raise self.crashed_or_closed(f"reset while sending {len(data)} octets (a BYE "
+                                             "sent before the close is lost in a reset: "
+                                             "unconfirmed)") from None
             raise self.crashed_or_closed(f"sending: {exc}") from None
 
     def _register(self, data: bytes) -> str | None:
