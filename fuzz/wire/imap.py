@@ -42,7 +42,7 @@ from conformance.drivers.imap import ImapDriver
 from conformance.targets import TargetSpec
 from fuzz.strategies import imap as imap_strategies
 from fuzz.wire import _io
-from fuzz.wire.model import Program, Step
+from fuzz.wire.model import Program, Step, one_family_of
 from fuzz.wire.session import WireSession, is_base64
 from reference.imap.commands import Authenticate, Idle, Logout, StartTls
 from reference.imap.grammar import LiteralForm
@@ -116,7 +116,7 @@ def steps() -> st.SearchStrategy[Step]:
         b"T1 SELECT {5}\r\nINBOX\r\n",
         b"T1 SEARCH TEXT {3}\r\nabc\r\n",
     ])
-    return st.one_of(
+    return one_family_of(
         commands.map(lambda data: Step("valid", data)),
         st.builds(_mutate, commands, st.integers(0, 600), st.integers(0, 2),
                   st.integers(0, 255)).map(lambda data: Step("one_byte_off", data)),
@@ -140,7 +140,13 @@ def steps() -> st.SearchStrategy[Step]:
             b"F%d NOOP\r\n" % i for i in range(n)))),
         imap_strategies.hostile_command_bytes().filter(lambda d: len(d) < 100_000)
         .map(lambda data: Step("hostile", data if data.endswith(b"\r\n") else data + b"\r\n")),
-        _new_steps(),
+        st.one_of(
+            _command_bytes().filter(lambda d: b"}\r\n" in d)
+            .map(lambda data: Step("literal_plus", _plus_literals(data))),
+            st.integers(LITERAL_MINUS_MAX + 1, 20_000).map(
+                lambda size: Step("literal_plus", _big_plus_append(size)))),
+        st.sampled_from(_IDLE_ENDS).map(lambda end: Step("idle", b"I1 IDLE\r\n", end)),
+        _authenticate_steps(),
     )
 
 
@@ -187,17 +193,6 @@ def _authenticate_steps() -> st.SearchStrategy[Step]:
         Step("authenticate", b"A1 AUTHENTICATE X-FUZZ-UNKNOWN\r\n"),
     ]
     return st.sampled_from(variants)
-
-
-def _new_steps() -> st.SearchStrategy[Step]:
-    return st.one_of(
-        _command_bytes().filter(lambda d: b"}\r\n" in d)
-        .map(lambda data: Step("literal_plus", _plus_literals(data))),
-        st.integers(LITERAL_MINUS_MAX + 1, 20_000).map(
-            lambda size: Step("literal_plus", _big_plus_append(size))),
-        st.sampled_from(_IDLE_ENDS).map(lambda end: Step("idle", b"I1 IDLE\r\n", end)),
-        _authenticate_steps(),
-    )
 
 
 def programs(max_steps: int = 8) -> st.SearchStrategy[Program]:

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
 # lost: a message acknowledged (250 after the data) and not stored; smuggled: a message
 # stored that the client never sent as one (a smuggled end of data); refused_stored: a
 # message refused after its data (4yz/5yz) and stored all the same.
@@ -63,6 +66,14 @@ class Step:
 
 
 Program = list[Step]
+
+
+def one_family_of(*families: SearchStrategy[Step]) -> SearchStrategy[Step]:
+    """A step of one of ``families``, each family as likely as the next. (``st.one_of``
+    would not do: it flattens a family that is itself a ``one_of`` (every IMAP command
+    type of the valid family, each hostile shape) into branches of its own, and that
+    family then takes most of the draws.)"""
+    return st.sampled_from(families).flatmap(lambda family: family)
 
 
 class Finding(Exception):

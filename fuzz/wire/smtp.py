@@ -51,7 +51,7 @@ from fuzz.strategies import smtp as smtp_strategies
 from fuzz.strategies import smtp_hostile
 from fuzz.wire import _io
 from fuzz.wire.mailbox import ID_FIELD, SMUGGLED_FIELD, Mailbox, StoreCheck
-from fuzz.wire.model import Finding, Program, Step
+from fuzz.wire.model import Finding, Program, Step, one_family_of
 from fuzz.wire.session import WireSession, is_base64
 from reference.smtp.connection import ClientConnection
 
@@ -123,7 +123,7 @@ def _auth_steps() -> st.SearchStrategy[Step]:
 
 def steps() -> st.SearchStrategy[Step]:
     """One step of any family (sizes bounded: at most a few KiB per step)."""
-    return st.one_of(
+    return one_family_of(
         _plain(smtp_hostile.command_lines()).map(lambda line: Step("valid", line)),
         smtp_strategies.mail_data(max_lines=8).map(lambda data: Step("transaction", data)),
         _plain(smtp_hostile.one_byte_off_lines()).map(lambda line: Step("one_byte_off", line)),

@@ -56,6 +56,9 @@ async def _quit_or_ok(line: bytes, writer: asyncio.StreamWriter) -> bool:
     return True
 
 
+_PATH_ONLY = re.compile(rb"(?i)(MAIL FROM|RCPT TO):<[^>\x00]*>\r\n")
+
+
 async def smtp_hangs_on_nul(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """A plain SMTP server that answers every line, and goes silent at a line with NUL."""
     writer.write(b"220 fake ready\r\n")
@@ -71,6 +74,8 @@ async def smtp_hangs_on_nul(reader: asyncio.StreamReader, writer: asyncio.Stream
             elif line.upper().startswith((b"EHLO", b"HELO", b"RSET")):
                 mail = rcpt = False
                 writer.write(b"250 ok\r\n")
+            elif line.upper().startswith((b"MAIL", b"RCPT")) and not _PATH_ONLY.fullmatch(line):
+                writer.write(b"501 no parameters here\r\n")
             elif line.upper().startswith(b"MAIL"):
                 mail = True
                 writer.write(b"250 ok\r\n")
