@@ -74,16 +74,17 @@ class _Copy:
         columns = self.columns
         if changes.expunged:
             columns.remove({int(uid) for uid in changes.expunged})
+        # In UID order: those already here first, then the new ones (RFC 9051 §2.3.1.1:
+        # UIDs ascend, so a new message goes at the end).
         newest = columns.max_uid
-        for entry in changes.changed:
-            uid = int(entry.uid)
-            if uid > newest:
-                columns.append(uid, entry.flags)    # RFC 9051 §2.3.1.1: UIDs ascend
-                newest = uid
-                continue
-            position = columns.index(uid)
+        ordered = sorted(changes.changed, key=lambda entry: entry.uid)
+        known = [entry for entry in ordered if entry.uid <= newest]
+        for entry, position in zip(known, columns.positions(int(e.uid) for e in known),
+                                   strict=True):
             if position is not None:                # else expunged in this same snapshot
                 columns.set_flags_at(position, entry.flags)
+        for entry in ordered[len(known):]:
+            columns.append(int(entry.uid), entry.flags)
         self.mailbox = changes.mailbox
 
 

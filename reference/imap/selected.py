@@ -158,16 +158,11 @@ class SelectedMailbox:
             self._own()
         columns = self.columns
         newest = columns.max_uid
-        for entry in sorted(changed, key=lambda e: e.uid):
-            if entry.uid in self._ghosts:
-                continue
-            if entry.uid > newest:
-                # RFC 9051 §2.3.1.1: UIDs are assigned in ascending order, so a new
-                # message always goes at the end.
-                columns.append(entry.uid, entry.flags)
-                newest = entry.uid
-                continue
-            position = columns.index(entry.uid)
+        ordered = sorted(changed, key=lambda e: e.uid)
+        present = [entry for entry in ordered
+                   if entry.uid <= newest and entry.uid not in self._ghosts]
+        for entry, position in zip(present, columns.positions(e.uid for e in present),
+                                   strict=True):
             if position is None:
                 continue             # expunged and already reported: not in the view
             known = columns.flags_at(position)
@@ -177,6 +172,12 @@ class SelectedMailbox:
             elif known != entry.flags or entry.modseq > self.highest_modseq:
                 # New flags, or a new MODSEQ (RFC 7162 §3.1: a CONDSTORE client is told).
                 self._unreported_flags[entry.uid] = entry
+        for entry in ordered:
+            if entry.uid > newest:
+                # RFC 9051 §2.3.1.1: UIDs are assigned in ascending order, so a new
+                # message always goes at the end.
+                columns.append(entry.uid, entry.flags)
+                newest = entry.uid
         self.highest_modseq = max(self.highest_modseq, highest_modseq)
 
     def _own(self) -> None:

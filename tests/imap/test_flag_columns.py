@@ -88,3 +88,6 @@ def test_columns_follow_a_list_and_a_dict_through_any_changes(
         assert list(columns.uids) == sorted(model)
         assert dict(columns.items()) == model
         assert all(columns.flags_of(uid) == value for uid, value in model.items())
+        # Ascending lookups, present or not, repeated or not, find what index finds.
+        asked = sorted([*model, *(uid + 1 for uid in model), *list(model)[:3]])
+        assert list(columns.positions(asked)) == [columns.index(uid) for uid in asked]
