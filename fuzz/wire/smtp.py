@@ -64,6 +64,7 @@ FAMILIES = ("valid", "transaction", "one_byte_off", "nul_cr_lf", "overlong", "ba
 # A line that ends the session (QUIT) or opens a SASL exchange (AUTH) would change what
 # the lines after it mean, so neither is drawn as a plain line or inside a flood.
 _SESSION_CHANGING = re.compile(rb"(?im)^(?:QUIT|AUTH)\b")
+_GREETING = re.compile(rb"(?im)^(?:HELO|EHLO)\b")
 
 
 def _plain(lines: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
@@ -638,6 +639,10 @@ class SmtpSession(WireSession[SmtpDriver]):
         maximum = minimum + data.count(b"\n") + data.count(b"\r") + len(data) // 500 + 1
         self._replies(data, f"a {step.family} line {data[:40]!r}", minimum,
                       maximum if extra_per_line else minimum)
+        if self.driver is not None and _GREETING.search(data):
+            # A HELO among the lines leaves the session without extensions (RFC 5321
+            # §4.1.1.1), an EHLO with its own: greet again to know which.
+            self._ehlo()
 
     def step_one_byte_off(self, step: Step) -> None:
         self._lines(step)
