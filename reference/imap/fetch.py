@@ -68,6 +68,7 @@ from reference.imap.response_data import (
 )
 from reference.imap.responses import ResponseCode
 from reference.message import sections
+from reference.message.headers import HeaderScan
 from reference.message.model import ParsedMessage
 from reference.message.structure import body, bodystructure, envelope_structure
 
@@ -118,7 +119,11 @@ class FetchPlan:
     ``atts``: the fetch-atts in response order. ``needs_raw``: the message's raw bytes
     are needed (any BODY[...], BINARY, BINARY.SIZE, RFC822*). ``needs_structure``: the
     stored ``ParsedMessage`` is needed (ENVELOPE, BODY, BODYSTRUCTURE, any section other
-    than BODY[] / BINARY[]). ``sets_seen``: RFC 9051 §6.4.5 "The \\Seen flag is
+    than BODY[] / BINARY[] and the message's own header). ``needs_header``: a section of
+    the message's own header is asked for (BODY[HEADER], BODY[HEADER.FIELDS (...)],
+    RFC822.HEADER: what a client's message list fetches); without ``needs_structure``
+    a scan of the header answers it (``FetchSource.header``), cheaper than decoding the
+    stored structure. ``sets_seen``: RFC 9051 §6.4.5 "The \\Seen flag is
     implicitly set" (a BODY[...] or BINARY[...] without .PEEK, RFC822, RFC822.TEXT); the
     session sets it when the mailbox is read-write. ``reports_flags``: FLAGS is among
     ``atts``; when it is not and setting \\Seen changed the flags, ``fetch_items(...,
@@ -131,12 +136,14 @@ class FetchPlan:
     needs_structure: bool
     sets_seen: bool
     reports_flags: bool
+    needs_header: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class FetchSource:
     """One message, as much of it as the plan needs (``raw`` and ``parsed`` may be None
-    when ``needs_raw`` / ``needs_structure`` are false)."""
+    when ``needs_raw`` / ``needs_structure`` are false; ``header``, the scan of the
+    message's own header, stands in for ``parsed`` for the header sections)."""
 
     uid: int
     flags: frozenset[str]
@@ -145,6 +152,7 @@ class FetchSource:
     internal_date: datetime
     raw: bytes | None = None
     parsed: ParsedMessage | None = None
+    header: HeaderScan | None = None
 
 
 def plan_fetch(items: FetchMacro | tuple[FetchAtt, ...], *, uid_command: bool,
@@ -171,7 +179,8 @@ def plan_fetch(items: FetchMacro | tuple[FetchAtt, ...], *, uid_command: bool,
         needs_raw=any(_needs_raw(att) for att in atts),
         needs_structure=any(_needs_structure(att) for att in atts),
         sets_seen=any(_sets_seen(att) for att in atts),
-        reports_flags=_FLAGS in atts)
+        reports_flags=_FLAGS in atts,
+        needs_header=any(_is_top_header(att) for att in atts))
 
 
 def _needs_raw(att: FetchAtt) -> bool:
@@ -183,13 +192,27 @@ def _needs_raw(att: FetchAtt) -> bool:
 def _needs_structure(att: FetchAtt) -> bool:
     match att:
         case SimpleAtt(name=name):
-            return name in _STRUCTURE_ONLY or name in (FetchAttName.RFC822_HEADER,
-                                                       FetchAttName.RFC822_TEXT)
+            return name in _STRUCTURE_ONLY or name is FetchAttName.RFC822_TEXT
         case BodySection(section=section):
-            return section != Section()
+            return section != Section() and not _is_top_header(att)
         case BinarySection(part=part) | BinarySize(part=part):
             return bool(part)
     return False  # pragma: no cover - FetchAtt is exhaustive
+
+
+def _is_top_header(att: FetchAtt) -> bool:
+    """A section of the message's own header: ``FetchSource.header`` answers it."""
+    match att:
+        case SimpleAtt(name=name):
+            return name is FetchAttName.RFC822_HEADER
+        case BodySection(section=section):
+            return _header_section(section)
+    return False
+
+
+def _header_section(section: Section) -> bool:
+    return not section.part and section.text is not None and \
+        sections.SectionText(section.text.value) in sections.HEADER_TEXTS
 
 
 def _sets_seen(att: FetchAtt) -> bool:
@@ -283,6 +306,8 @@ def _section(message: FetchSource, section: Section, partial: tuple[int, int] | 
     spec = sections.SectionSpec(
         section.part, None if section.text is None else sections.SectionText(
             section.text.value), section.header_fields)
+    if message.parsed is None and message.header is not None and _header_section(section):
+        return sections.top_header_section(raw, message.header, spec, partial)
     try:
         return sections.fetch_section(raw, _parsed(message), spec, partial)
     except sections.SectionError:

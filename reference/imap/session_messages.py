@@ -59,6 +59,7 @@ from reference.imap.search import (
 )
 from reference.imap.sequence_sets import Intervals, SequenceSet, SequenceSetError
 from reference.imap.session_core import DRAIN_EVERY, SEEN, SessionCore, view_entry
+from reference.message.headers import scan_header
 from reference.message.mime import parse_message
 from reference.message.model import ParsedMessage
 from reference.message.text import SearchText
@@ -265,13 +266,15 @@ class MessageCommands(SessionCore):
         return found
 
     async def content_batches(self, entries: list[MailboxEntry], *, contents: bool,
-                              texts: bool = False) -> AsyncIterator[list[Loaded]]:
+                              texts: bool = False, parse: bool = True
+                              ) -> AsyncIterator[list[Loaded]]:
         """The entries in batches, in order: at most DRAIN_EVERY entries and about
         CONTENT_BATCH octets of content each, so memory stays bounded whatever the
         count. With ``contents`` each gets its message's bytes and parsed form (stored
         beside the bytes; parsed now for a message stored without it). With ``texts``
         each gets its stored search texts, and its bytes only when none are stored (they
-        are then made from the message). A message expunged meanwhile is left out."""
+        are then made from the message). With ``parse`` false the contents are the bytes
+        alone (``Loaded.parsed`` is None). A message expunged meanwhile is left out."""
         start = 0
         while start < len(entries):
             end, octets = start, 0
@@ -285,7 +288,8 @@ class MessageCommands(SessionCore):
                 [entry.message_id for entry in batch]) if texts else {}
             wanted = [entry.message_id for entry in batch
                       if contents or (texts and entry.message_id not in stored)]
-            read = await self.store.message_contents(wanted) if wanted else {}
+            read = await self.store.message_contents(
+                wanted, structure=parse) if wanted else {}
             loaded: list[Loaded] = []
             for entry in batch:
                 text = stored.get(entry.message_id)
@@ -296,7 +300,8 @@ class MessageCommands(SessionCore):
                 if content is None:
                     continue
                 raw, structure = content
-                parsed = (ParsedMessage.from_json(structure) if structure is not None
+                parsed = (None if not parse
+                          else ParsedMessage.from_json(structure) if structure is not None
                           else parse_message(raw, self.policy.message_limits))
                 loaded.append(Loaded(entry, raw, parsed, text))
             yield loaded
@@ -355,8 +360,14 @@ class MessageCommands(SessionCore):
         # Messages expunged meanwhile are left out (reported later, §7.5.1).
         entries = [entry for entry in entries if view.flags_of(entry.uid) is not None]
         show_recent = not self.rev2
+        # The message's own header sections alone (a message list's BODY.PEEK[HEADER.
+        # FIELDS (...)]) are answered from a scan of the header, as parse_message scans
+        # it, instead of decoding the whole stored structure.
+        scan_headers = plan.needs_header and not plan.needs_structure
+        max_fields = self.policy.message_limits.max_header_fields
         async for batch in self.content_batches(
-                entries, contents=plan.needs_raw or plan.needs_structure):
+                entries, contents=plan.needs_raw or plan.needs_structure,
+                parse=plan.needs_structure):
             answers: list[FetchData] = []
             unseen: list[Uid] = []
             for entry, raw, parsed, _ in batch:
@@ -370,10 +381,12 @@ class MessageCommands(SessionCore):
                     unseen.append(entry.uid)
                 if show_recent and uid in view.recent:
                     flags = flags | {RECENT}
+                header = (scan_header(raw, 0, len(raw), max_fields)
+                          if scan_headers and raw is not None else None)
                 source = FetchSource(uid=uid, flags=flags,
                                      modseq=int(entry.modseq), size=entry.size,
                                      internal_date=entry.internal_date, raw=raw,
-                                     parsed=parsed)
+                                     parsed=parsed, header=header)
                 answers.append(FetchData(msn, fetch_items(plan, source,
                                                           flags_changed=marking)))
             if unseen:

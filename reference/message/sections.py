@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from reference.message.encoded_words import decode_base64_lenient
+from reference.message.headers import FieldSpan, HeaderScan
 from reference.message.model import BodyPart, ParsedMessage
 
 
@@ -161,19 +162,43 @@ def _message_text(raw: bytes, message: ParsedMessage, section: SectionSpec) -> b
         # "The TEXT part specifier refers to the text body of the message, omitting the
         # [RFC5322] header."
         return raw[root.body_start:root.body_end]
+    return _header_text(raw, message.fields, root.header_start, root.header_end,
+                        root.body_start, section)
+
+
+def _header_text(raw: bytes, fields: tuple[FieldSpan, ...], header_start: int,
+                 header_end: int, body_start: int, section: SectionSpec) -> bytes:
     if section.text is SectionText.HEADER:
         # "the blank line is included in all header fetches, except in the case of a
         # message that has no body and no blank line"
-        return raw[root.header_start:root.body_start]
+        return raw[header_start:body_start]
     # "The field-matching is ASCII-range case insensitive but is otherwise exact.
     # Subsetting does not exclude the [RFC5322] delimiting blank line between the header
     # and the body".
     wanted = {name.encode("utf-8", "surrogateescape").lower() for name in section.field_names}
     keep = section.text is SectionText.HEADER_FIELDS
-    selected = [raw[f.start:f.end] for f in message.fields
+    selected = [raw[f.start:f.end] for f in fields
                 if (f.name.encode("ascii").lower() in wanted) == keep]
-    selected.append(raw[root.header_end:root.body_start])
+    selected.append(raw[header_end:body_start])
     return b"".join(selected)
+
+
+# The sections a scan of the message's own header answers (``top_header_section``).
+HEADER_TEXTS = frozenset({SectionText.HEADER, SectionText.HEADER_FIELDS,
+                          SectionText.HEADER_FIELDS_NOT})
+
+
+def top_header_section(raw: bytes, header: HeaderScan, section: SectionSpec,
+                       partial: tuple[int, int] | None = None) -> bytes:
+    """BODY[HEADER], BODY[HEADER.FIELDS (...)] or BODY[HEADER.FIELDS.NOT (...)] of the
+    message itself (no part number), from a scan of its header alone
+    (``scan_header(raw, 0, len(raw), ...)``, as ``parse_message`` scans it): the same
+    octets as ``fetch_section`` with the whole parsed message, for a FETCH that needs
+    nothing else of the structure."""
+    if section.part or section.text not in HEADER_TEXTS:
+        raise ValueError(f"not a header section of the message itself: {section!r}")
+    return apply_partial(_header_text(raw, header.fields, 0, header.header_end,
+                                      header.body_start, section), partial)
 
 
 def apply_partial(data: bytes, partial: tuple[int, int] | None) -> bytes:

@@ -421,10 +421,12 @@ class MailStore(Protocol):
 
     async def read_blob(self, blob_id: BlobId) -> bytes | None: ...
 
-    async def message_contents(self, message_ids: Iterable[MessageId]
+    async def message_contents(self, message_ids: Iterable[MessageId], *,
+                               structure: bool = True
                                ) -> dict[MessageId, tuple[bytes, str | None]]:
-        """The bytes and stored structure (``NewMessage.structure``, if any) of those
-        messages that exist, in one read: a FETCH or SEARCH of many messages."""
+        """The bytes and stored structure (``NewMessage.structure``, if any; None when
+        ``structure`` is false) of those messages that exist, in one read: a FETCH or
+        SEARCH of many messages."""
         ...
 
     # --- IMAP views of a mailbox (MailboxNotFound when it is gone)

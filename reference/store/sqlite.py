@@ -446,14 +446,18 @@ class SqliteStore:
             connection, "SELECT data FROM blobs WHERE id = ?", (blob_id,)))
         return None if row is None else bytes(row[0])
 
-    async def message_contents(self, message_ids: Iterable[MessageId]
+    async def message_contents(self, message_ids: Iterable[MessageId], *,
+                               structure: bool = True
                                ) -> dict[MessageId, tuple[bytes, str | None]]:
         wanted = uids_json(message_ids)
+        sql = ("SELECT m.id, b.data, s.structure FROM messages m"
+               " JOIN blobs b ON b.id = m.blob_id"
+               " LEFT JOIN blob_structures s ON s.blob_id = m.blob_id"
+               " WHERE m.id IN (SELECT value FROM json_each(?))") if structure else (
+               "SELECT m.id, b.data, NULL FROM messages m JOIN blobs b ON b.id = m.blob_id"
+               " WHERE m.id IN (SELECT value FROM json_each(?))")
         found = await self._read(lambda connection: connection.execute(
-            "SELECT m.id, b.data, s.structure FROM messages m"
-            " JOIN blobs b ON b.id = m.blob_id"
-            " LEFT JOIN blob_structures s ON s.blob_id = m.blob_id"
-            " WHERE m.id IN (SELECT value FROM json_each(?))", (wanted,)).fetchall())
+            sql, (wanted,)).fetchall())
         return {MessageId(message_id): (bytes(data), structure)
                 for message_id, data, structure in found}
 

@@ -49,7 +49,8 @@ from reference.imap.response_data import (
 )
 from reference.imap.responses import ResponseCode
 from reference.imap.serializer import write_response
-from reference.message.mime import parse_message
+from reference.message.headers import scan_header
+from reference.message.mime import MessageLimits, parse_message
 from reference.message.structure import body, bodystructure, envelope_structure
 from tests.message import corpus
 
@@ -158,31 +159,66 @@ def test_flags_reported_when_seen_changes_them() -> None:
     assert sum(isinstance(item, FlagsItem) for item in items) == 1
 
 
-@pytest.mark.parametrize(("atts", "raw", "structure"), [
+@pytest.mark.parametrize(("atts", "raw", "structure", "header"), [
     ((FLAGS, UID, SimpleAtt(FetchAttName.INTERNALDATE), SimpleAtt(FetchAttName.RFC822_SIZE),
-      MODSEQ), False, False),
-    ((SimpleAtt(FetchAttName.ENVELOPE),), False, True),
-    ((SimpleAtt(FetchAttName.BODYSTRUCTURE),), False, True),
-    ((body_section(),), True, False),
-    ((SimpleAtt(FetchAttName.RFC822),), True, False),
-    ((BinarySection(()),), True, False),
-    ((body_section("HEADER"),), True, True),
-    ((body_section(part=(1,)),), True, True),
-    ((BinarySize((1,)),), True, True),
-    ((SimpleAtt(FetchAttName.RFC822_HEADER),), True, True),
+      MODSEQ), False, False, False),
+    ((SimpleAtt(FetchAttName.ENVELOPE),), False, True, False),
+    ((SimpleAtt(FetchAttName.BODYSTRUCTURE),), False, True, False),
+    ((body_section(),), True, False, False),
+    ((SimpleAtt(FetchAttName.RFC822),), True, False, False),
+    ((BinarySection(()),), True, False, False),
+    ((body_section("HEADER"),), True, False, True),
+    ((body_section("HEADER.FIELDS", fields=("Subject", "From")),), True, False, True),
+    ((body_section("HEADER.FIELDS.NOT", fields=("Subject",)),), True, False, True),
+    ((SimpleAtt(FetchAttName.RFC822_HEADER),), True, False, True),
+    ((body_section("TEXT"),), True, True, False),
+    ((body_section("HEADER", part=(1,)),), True, True, False),
+    ((body_section(part=(1,)),), True, True, False),
+    ((BinarySize((1,)),), True, True, False),
+    ((body_section("HEADER"), SimpleAtt(FetchAttName.ENVELOPE)), True, True, True),
 ])
-def test_plan_says_what_is_read(atts: tuple[FetchAtt, ...], raw: bool, structure: bool
-                                ) -> None:
+def test_plan_says_what_is_read(atts: tuple[FetchAtt, ...], raw: bool, structure: bool,
+                                header: bool) -> None:
     """DESIGN.md principle 6 (parse once): the session reads the raw bytes and the stored
     structure only for items that need them; the items are then answerable without the
-    rest."""
+    rest. The message's own header sections need a scan of its header alone."""
     plan = plan_fetch(atts, uid_command=False, modseq=False)
-    assert (plan.needs_raw, plan.needs_structure) == (raw, structure)
+    assert (plan.needs_raw, plan.needs_structure, plan.needs_header) == (raw, structure,
+                                                                        header)
     full = source(corpus.MIXED)
+    scan = scan_header(corpus.MIXED, 0, len(corpus.MIXED), MessageLimits().max_header_fields)
     partial = FetchSource(full.uid, full.flags, full.modseq, full.size, full.internal_date,
                           raw=full.raw if raw else None,
-                          parsed=full.parsed if structure else None)
+                          parsed=full.parsed if structure else None,
+                          header=scan if header and not structure else None)
     assert fetch_items(plan, partial) == fetch_items(plan, full)
+
+
+_HEADER_FIELD_NAMES = st.lists(st.sampled_from(
+    ["Subject", "FROM", "to", "Date", "Message-ID", "Content-Type", "X-Nothing",
+     "MIME-Version", "Received"]), min_size=1, max_size=4, unique=True)
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(messages.messages(), messages.hostile_messages()), _HEADER_FIELD_NAMES,
+       st.one_of(st.none(), st.tuples(st.integers(0, 200), st.integers(1, 300))))
+def test_the_header_scan_answers_header_sections_as_the_parsed_message_does(
+        raw: bytes, names: list[str], partial: tuple[int, int] | None) -> None:
+    """A FETCH of the message's own header sections alone is answered from a scan of the
+    header (cheaper than the stored structure); RFC 9051 §6.4.5.1 byte-exact sections
+    must come out the same either way, for any message, hostile ones included."""
+    span = None if partial is None else Partial(*partial)
+    atts = (body_section("HEADER", partial=span),
+            body_section("HEADER.FIELDS", fields=tuple(names), partial=span),
+            body_section("HEADER.FIELDS.NOT", fields=tuple(names), partial=span),
+            SimpleAtt(FetchAttName.RFC822_HEADER))
+    plan = plan_fetch(atts, uid_command=False, modseq=False)
+    assert plan.needs_header and not plan.needs_structure
+    full = source(raw)
+    scanned = FetchSource(full.uid, full.flags, full.modseq, full.size, full.internal_date,
+                          raw=raw, header=scan_header(raw, 0, len(raw),
+                                                      MessageLimits().max_header_fields))
+    assert fetch_items(plan, scanned) == fetch_items(plan, full)
 
 
 # --- static items ------------------------------------------------------------------------
