@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -581,13 +582,15 @@ class SqliteStore:
     async def changes_since(self, account_id: AccountId, modseq: ModSeq) -> list[Change]:
         # One statement, so the account check and the changes come from one snapshot.
         found = await self._read(lambda connection: connection.execute(
-            "SELECT c.modseq, c.object_type, c.object_id, c.kind FROM accounts a"
-            " LEFT JOIN changes c ON c.account_id = a.id AND c.modseq > ?"
+            "SELECT c.modseq, c.object_type, c.object_ids, c.kind FROM accounts a"
+            " LEFT JOIN change_runs c ON c.account_id = a.id AND c.modseq > ?"
             " WHERE a.id = ? ORDER BY c.modseq, c.seq", (modseq, account_id)).fetchall())
         if not found:
             raise NotFound(f"no account with id {account_id}")
-        return [Change(ModSeq(row[0]), ObjectType(row[1]), row[2], ChangeKind(row[3]))
-                for row in found if row[0] is not None]
+        # Each row is a run of ids changed alike by one write (sqlite_writes.log_changes).
+        return [Change(ModSeq(row[0]), ObjectType(row[1]), object_id, ChangeKind(row[3]))
+                for row in found if row[0] is not None
+                for object_id in json.loads(row[2])]
 
     async def watch(self, account_id: AccountId, *,
                     since: ModSeq | None = None) -> SqliteChangeWatcher:

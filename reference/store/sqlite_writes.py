@@ -148,12 +148,28 @@ def bump_modseq(connection: sqlite3.Connection, account_id: AccountId) -> ModSeq
 
 def log_changes(connection: sqlite3.Connection, account_id: AccountId, modseq: ModSeq,
                 *changes: tuple[ObjectType, int, ChangeKind]) -> None:
-    """Append to the account's change log; several rows in one statement."""
-    rows = ", ".join(["(?, ?, ?, ?, ?)"] * len(changes))
+    """Append to the account's change log, in order: one row per run of changes of one
+    object type and kind (``change_runs``), all in one statement."""
+    runs: list[tuple[str, str, list[int]]] = []
+    for object_type, object_id, kind in changes:
+        if runs and runs[-1][:2] == (object_type.value, kind.value):
+            runs[-1][2].append(object_id)
+        else:
+            runs.append((object_type.value, kind.value, [object_id]))
+    _insert_runs(connection, account_id, modseq, runs)
+
+
+def _insert_runs(connection: sqlite3.Connection, account_id: AccountId, modseq: ModSeq,
+                 runs: Sequence[tuple[str, str, list[int]]]) -> None:
+    if not runs:
+        return
+    rows = ", ".join(["(?, ?, ?, ?, ?)"] * len(runs))
     connection.execute(
-        f"INSERT INTO changes (account_id, modseq, object_type, object_id, kind) VALUES {rows}",
-        [value for object_type, object_id, kind in changes
-         for value in (account_id, modseq, object_type.value, object_id, kind.value)])
+        "INSERT INTO change_runs (account_id, modseq, object_type, kind, object_ids)"
+        f" VALUES {rows}",
+        [value for object_type, kind, object_ids in runs
+         for value in (account_id, modseq, object_type, kind,
+                       json.dumps(object_ids, separators=(",", ":")))])
 
 
 class ChangeLog:
@@ -185,27 +201,15 @@ class ChangeLog:
             rows.setdefault((type_value, object_id), updated)
 
     def write(self, connection: sqlite3.Connection) -> None:
-        """One INSERT per run of rows of one object type and kind, in the order added
-        (``seq`` keeps it). Not one execution per row: each execution of an INSERT into
-        ``changes`` (CHECK constraints, a foreign key) opens a statement journal and
-        copies the pages it changes into it, which cost several times the insert."""
-        run: list[int] = []
-        run_key: tuple[str, str] | None = None
+        """The rows as runs of one object type and kind, in the order added: one row
+        each (``change_runs``), in one statement."""
+        runs: list[tuple[str, str, list[int]]] = []
         for (object_type, object_id), kind in self._rows.items():
-            if (object_type, kind) != run_key:
-                self._write_run(connection, run_key, run)
-                run_key, run = (object_type, kind), []
-            run.append(object_id)
-        self._write_run(connection, run_key, run)
-
-    def _write_run(self, connection: sqlite3.Connection, key: tuple[str, str] | None,
-                   object_ids: list[int]) -> None:
-        if key is None or not object_ids:
-            return
-        connection.execute(
-            "INSERT INTO changes (account_id, modseq, object_type, object_id, kind)"
-            " SELECT ?, ?, ?, value, ? FROM json_each(?) ORDER BY key",
-            (self.account_id, self.modseq, key[0], key[1], json.dumps(object_ids)))
+            if runs and runs[-1][:2] == (object_type, kind):
+                runs[-1][2].append(object_id)
+            else:
+                runs.append((object_type, kind, [object_id]))
+        _insert_runs(connection, self.account_id, self.modseq, runs)
 
 
 # --- aliases

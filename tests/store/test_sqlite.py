@@ -361,7 +361,7 @@ async def test_removing_an_account_collects_only_unshared_blobs(sqlite_store: Sq
     await sqlite_store.store_message(new_message(Delivery(alice.id), raw=b"alice only"))
     await sqlite_store.remove_account(alice.address)
     assert raw_query(db_path, "SELECT size FROM blobs") == [(len(b"shared"),)]
-    assert raw_query(db_path, "SELECT count(*) FROM changes WHERE account_id = 1") == [(0,)]
+    assert raw_query(db_path, "SELECT count(*) FROM change_runs WHERE account_id = 1") == [(0,)]
 
 
 async def test_mailbox_counters_match_the_messages(sqlite_store: SqliteStore,

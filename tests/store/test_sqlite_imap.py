@@ -15,7 +15,16 @@ import pytest
 from reference.delivery.indexing import index_message
 from reference.message.text import SearchText
 from reference.store import SqliteStore
-from reference.store.interface import AccountId, MailboxId, MessageId, Uid
+from reference.store.interface import (
+    AccountId,
+    Change,
+    ChangeKind,
+    MailboxId,
+    MessageId,
+    ModSeq,
+    ObjectType,
+    Uid,
+)
 from reference.store.sqlite_schema import SCHEMA_FILE, load_migrations
 
 from .conftest import assert_counters_exact, deliver
@@ -71,6 +80,18 @@ def make_version_2_file(path: Path) -> None:
                            " total_size = 10 WHERE id = 1")
         connection.execute("UPDATE mailboxes SET message_count = 1, total_size = 5"
                            " WHERE id = 2")
+
+
+def make_version_file(path: Path, version: int) -> None:
+    """A database as rfcmail left it at schema ``version`` (3 or later): the version 2
+    file, then the migrations up to ``version``."""
+    make_version_2_file(path)
+    with sqlite3.connect(path) as connection:
+        for _, statements in load_migrations(SCHEMA_FILE.read_text())[2:version]:
+            for statement in statements:
+                connection.execute(statement)
+        connection.execute(f"PRAGMA user_version = {version}")
+
 
 
 async def test_a_version_2_file_is_migrated(db_path: Path) -> None:
@@ -234,12 +255,8 @@ async def test_text_indexed_as_one_column_stays_searchable_after_migration_5(
     """Migration 5 keeps a message's texts apart; a text stored whole before cannot be
     split again, so its message becomes one without text: always a candidate, checked
     against the message itself, never lost by the narrowing."""
-    make_version_2_file(db_path)
+    make_version_file(db_path, 4)
     with sqlite3.connect(db_path) as connection:
-        for _, statements in load_migrations(SCHEMA_FILE.read_text())[2:4]:
-            for statement in statements:
-                connection.execute(statement)
-        connection.execute("PRAGMA user_version = 4")
         connection.execute("DELETE FROM messages_without_text")
         connection.execute("INSERT INTO message_text (rowid, text) VALUES (1, 'old text'),"
                            " (2, 'other words')")
@@ -270,12 +287,8 @@ async def test_texts_indexed_with_positions_move_to_the_trigram_index_in_migrati
     """Migration 7 makes the index keep which messages hold a trigram, not where: the
     texts indexed before move over as they are, so every message stays findable (none
     becomes a message without text), and the exact check still decides."""
-    make_version_2_file(db_path)
+    make_version_file(db_path, 6)
     with sqlite3.connect(db_path) as connection:
-        for _, statements in load_migrations(SCHEMA_FILE.read_text())[2:6]:
-            for statement in statements:
-                connection.execute(statement)
-        connection.execute("PRAGMA user_version = 6")
         connection.execute("DELETE FROM messages_without_text")
         connection.execute("INSERT INTO message_text (rowid, header, body, mime)"
                            " VALUES (1, 'subject: tea', 'the harpsichord', ''),"
@@ -298,5 +311,36 @@ async def test_texts_indexed_with_positions_move_to_the_trigram_index_in_migrati
         with sqlite3.connect(db_path) as connection:
             connection.execute("DELETE FROM messages WHERE id = 1")
         assert raw_query(db_path, "SELECT count(*) FROM message_text_content") == [(1,)]
+    finally:
+        await store.close()
+
+
+async def test_the_change_log_keeps_runs_and_migration_8_keeps_what_was_logged(
+        db_path: Path) -> None:
+    """Migration 8: the change log's rows become runs of one; changes_since returns
+    them as before, in order. A write changing many objects alike (a STORE on several
+    messages) logs one run, not a row each."""
+    make_version_file(db_path, 7)
+    with sqlite3.connect(db_path) as connection:
+        connection.executemany(
+            "INSERT INTO changes (account_id, modseq, object_type, object_id, kind)"
+            " VALUES (1, ?, ?, ?, ?)", [(5, "Email", 1, "created"), (5, "Mailbox", 1, "updated"),
+                                        (6, "Email", 2, "created"), (6, "Email", 1, "updated")])
+    store = await SqliteStore.open(db_path)
+    try:
+        assert await store.changes_since(AccountId(1), ModSeq(4)) == [
+            Change(ModSeq(5), ObjectType.EMAIL, 1, ChangeKind.CREATED),
+            Change(ModSeq(5), ObjectType.MAILBOX, 1, ChangeKind.UPDATED),
+            Change(ModSeq(6), ObjectType.EMAIL, 2, ChangeKind.CREATED),
+            Change(ModSeq(6), ObjectType.EMAIL, 1, ChangeKind.UPDATED)]
+        update = await store.update_flags(MailboxId(1), [Uid(1), Uid(2)],
+                                          add=frozenset({"$Work"}))
+        assert update.modseq is not None
+        assert raw_query(db_path, "SELECT object_type, kind, object_ids FROM change_runs"
+                                  f" WHERE modseq = {update.modseq}") == [
+            ("Email", "updated", "[1,2]")]
+        assert [(c.object_type, c.object_id) for c in await store.changes_since(
+            AccountId(1), ModSeq(update.modseq - 1))] == [
+            (ObjectType.EMAIL, 1), (ObjectType.EMAIL, 2)]
     finally:
         await store.close()

@@ -297,3 +297,23 @@ CREATE TRIGGER messages_leave_text AFTER DELETE ON messages
 BEGIN
     DELETE FROM message_text WHERE rowid = OLD.id;
 END;
+
+-- migration: 8
+
+-- The change log keeps runs: the ids of one object type that one write changed the same
+-- way, in one row (a JSON array, in the order logged), instead of one row each. A STORE
+-- on 1,000 messages logged 1,000 rows and index entries (a sixth of its time in the
+-- store); it now logs one. changes_since expands the runs in order, so what it returns
+-- is unchanged. The rows logged before become runs of one.
+CREATE TABLE change_runs (
+    seq         INTEGER PRIMARY KEY,
+    account_id  INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    modseq      INTEGER NOT NULL,
+    object_type TEXT NOT NULL CHECK (object_type IN ('Email', 'Mailbox', 'Thread')),
+    kind        TEXT NOT NULL CHECK (kind IN ('created', 'updated', 'destroyed')),
+    object_ids  TEXT NOT NULL CHECK (json_type(object_ids) = 'array')
+) STRICT;
+INSERT INTO change_runs (seq, account_id, modseq, object_type, kind, object_ids)
+    SELECT seq, account_id, modseq, object_type, kind, json_array(object_id) FROM changes;
+DROP TABLE changes;
+CREATE INDEX change_runs_by_account_modseq ON change_runs (account_id, modseq);
