@@ -446,8 +446,11 @@ class MessageCommands(SessionCore):
             # §6.4.6: the server returns "an untagged FETCH response with the new flags
             # of each message"; .SILENT: "the server SHOULD NOT" (others' changes still
             # go out, with the updates).
-            rows = [(msn, int(entry.uid), entry.flags) for entry in update.entries
-                    for msn in (view.msn(entry.uid),) if msn is not None]
+            # The entries ascend by UID: their positions are found in one pass.
+            positions = view.columns.positions(int(entry.uid) for entry in update.entries)
+            rows = [(position + 1, int(entry.uid), entry.flags)
+                    for entry, position in zip(update.entries, positions, strict=True)
+                    if position is not None]
             await self.send_flags(rows, with_uid=command.uid)
         if ghosts and not command.uid:
             return no(command.tag, "Some of the messages were expunged; the others were "
