@@ -25,14 +25,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from reference.imap.flag_columns import FlagColumns
 
 
-@dataclass(frozen=True, slots=True)
-class ViewEntry:
+class ViewEntry(NamedTuple):
     """A message the store reports new or changed: its UID, flags as IMAP shows them in
-    this mailbox, and MODSEQ (RFC 7162 §3.1)."""
+    this mailbox, and MODSEQ (RFC 7162 §3.1). A named tuple: a STORE on 1,000 messages
+    makes 1,000 of them."""
 
     uid: int
     flags: frozenset[str]

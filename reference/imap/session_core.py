@@ -111,7 +111,7 @@ def failed(tag: str, text: str, code: ResponseCode | None = None) -> CommandFail
 
 
 def view_entry(entry: MailboxEntry) -> ViewEntry:
-    return ViewEntry(int(entry.uid), entry.flags, int(entry.modseq))
+    return ViewEntry(entry.uid, entry.flags, entry.modseq)
 
 
 class SessionCore:
