@@ -309,6 +309,8 @@ class ImapSession(WireSession[ImapDriver]):
                 self._send(b"DONE\r\n" if verb == "IDLE" else b"*\r\n")
                 continue
             if isinstance(response, StatusResponse):
+                if response.tag is not None and tag is None:
+                    return "done"   # the line had no tag: the server found one in it
                 if response.tag is not None and response.tag == tag:
                     self.completion = response
                     if (response.condition is Condition.OK
@@ -317,6 +319,8 @@ class ImapSession(WireSession[ImapDriver]):
                         return "closed"
                     return "done"
                 if response.tag is None and response.condition is Condition.BAD:
+                    if literal:     # about an earlier line: the "+" or refusal is to come
+                        continue
                     return "done" if tag is None else self._maybe_tagged(tag, what)
 
     def _maybe_tagged(self, tag: str, what: str) -> str:
@@ -372,7 +376,8 @@ class ImapSession(WireSession[ImapDriver]):
         tag = _tag(data)
         if tag is not None:
             in_flight[tag] = self.verbs[tag] = _verb(data)
-        for piece in re.split(rb"\r(?!\n)|(?<!\r)\n", data)[1:]:
+        pieces = re.split(rb"\r(?!\n)|(?<!\r)\n", data)
+        for piece in pieces if tag is None else pieces[1:]:
             extra = _tag(piece)
             if extra is not None:
                 in_flight.setdefault(extra, _verb(piece))
