@@ -319,13 +319,15 @@ class ImapSession(WireSession[ImapDriver]):
                         return "closed"
                     return "done"
                 if response.tag is None and response.condition is Condition.BAD:
-                    if literal:     # about an earlier line: the "+" or refusal is to come
-                        continue
-                    return "done" if tag is None else self._maybe_tagged(tag, what)
+                    return "done" if tag is None else self._maybe_tagged(tag, what,
+                                                                         literal=literal)
 
-    def _maybe_tagged(self, tag: str, what: str) -> str:
-        """An untagged BAD for a command with a tag: its tagged response may follow."""
+    def _maybe_tagged(self, tag: str, what: str, *, literal: bool = False) -> str:
+        """An untagged BAD for a command with a tag: its tagged response may follow (or,
+        with ``literal``, the "+": the BAD was about an earlier line)."""
         while True:
+            assert self.driver is not None
+            self.driver._waiting_literal = literal
             try:
                 response = self._read(what, wait=self.quiet)
             except TargetTimeout:
@@ -333,6 +335,11 @@ class ImapSession(WireSession[ImapDriver]):
             except _Closed:
                 self.close()
                 return "closed"
+            finally:
+                if self.driver is not None:
+                    self.driver._waiting_literal = False
+            if literal and isinstance(response, Continuation):
+                return "continue"
             if isinstance(response, StatusResponse) and response.tag == tag:
                 self.completion = response
                 return "done"

@@ -21,7 +21,8 @@ def serve(handler: Handler) -> Iterator[int]:
     holder: dict[str, object] = {}
 
     async def start() -> None:
-        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        # Lines up to 1 MiB: the overlong steps must reach the fault, not the reader limit.
+        server = await asyncio.start_server(handler, "127.0.0.1", 0, limit=1 << 20)
         holder["server"] = server
         holder["port"] = server.sockets[0].getsockname()[1]
         ready.set()
