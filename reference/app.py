@@ -224,6 +224,13 @@ async def _warn_if_empty(store: MailStore) -> None:
         log.warning("rfcmail.no-domains", extra=fields(
             hint="no local domain yet: add one with `rfcmail domain add example.test` and "
                  "an account with `rfcmail account add you@example.test --password ...`"))
+    unindexed = await store.unindexed_messages()
+    if unindexed:
+        # Stored by an older version, or left so by a schema migration: SEARCH BODY/TEXT
+        # stays right but reads each of these messages whole.
+        log.warning("rfcmail.unindexed-messages", extra=fields(
+            messages=unindexed,
+            hint="index them with `rfcmail message reindex` (safe beside the server)"))
 
 
 async def _wait_for_stop(stop: asyncio.Event | None) -> None:

@@ -513,6 +513,12 @@ class MailStore(Protocol):
         messages were indexed. Safe beside a running server."""
         ...
 
+    async def unindexed_messages(self) -> int:
+        """How many messages are stored without search text (stored by an older version,
+        or left so by a migration): ``reindex`` indexes them. SEARCH BODY/TEXT reads
+        each of them whole until then."""
+        ...
+
     async def search_texts_containing(self, mailbox_id: MailboxId, body: Sequence[str],
                                       text: Sequence[str]
                                       ) -> tuple[set[Uid], set[Uid]] | None:

@@ -565,6 +565,11 @@ class SqliteStore:
             after = rows[-1][0]
         return indexed
 
+    async def unindexed_messages(self) -> int:
+        (count,) = await self._read(lambda connection: connection.execute(
+            "SELECT count(*) FROM messages_without_text").fetchone())
+        return int(count)
+
     async def message_texts(self, message_ids: Iterable[MessageId]
                             ) -> dict[MessageId, SearchText]:
         wanted = uids_json(message_ids)

@@ -267,9 +267,11 @@ async def test_text_indexed_as_one_column_stays_searchable_after_migration_5(
         assert raw_query(db_path, "SELECT count(*) FROM message_text") == [(0,)]
         assert await store.search_candidates(MailboxId(1), ["old text"]) == {1, 2}
         assert await store.message_texts([MessageId(1), MessageId(2)]) == {}
+        assert await store.unindexed_messages() == 2
         # `rfcmail message reindex`: parsed again from their bytes ("hello"), indexed.
         assert await store.reindex(index_message) == 2
         assert raw_query(db_path, "SELECT count(*) FROM messages_without_text") == [(0,)]
+        assert await store.unindexed_messages() == 0
         # "hello" reads as a header without a body (RFC 5322 §2.1); the MIME defaults
         # give it a charset parameter (RFC 2045 §5.2).
         hello = SearchText("", "", "charset=us-ascii")
@@ -342,5 +344,30 @@ async def test_the_change_log_keeps_runs_and_migration_8_keeps_what_was_logged(
         assert [(c.object_type, c.object_id) for c in await store.changes_since(
             AccountId(1), ModSeq(update.modseq - 1))] == [
             (ObjectType.EMAIL, 1), (ObjectType.EMAIL, 2)]
+    finally:
+        await store.close()
+
+
+
+async def test_the_server_says_at_start_how_many_messages_lack_search_text(
+        db_path: Path) -> None:
+    """An operator upgrading from a version whose texts a migration could not keep is
+    told at start, with the command that indexes them (SEARCH stays right meanwhile)."""
+    from reference.app import _warn_if_empty
+    from tests.e2e.helpers import captured_logs
+    make_version_file(db_path, 4)
+    store = await SqliteStore.open(db_path)
+    try:
+        with captured_logs() as logs:
+            await _warn_if_empty(store)
+        (record,) = [r for r in logs.records
+                     if r.getMessage() == "rfcmail.unindexed-messages"]
+        logged = record.__dict__["rfcmail_fields"]
+        assert record.levelname == "WARNING" and logged["messages"] == 2
+        assert "rfcmail message reindex" in logged["hint"]
+        await store.reindex(index_message)
+        with captured_logs() as logs:
+            await _warn_if_empty(store)
+        assert "rfcmail.unindexed-messages" not in logs.events()
     finally:
         await store.close()
