@@ -65,6 +65,8 @@ FAMILIES = ("valid", "one_byte_off", "bad_literal_count", "unbalanced_parens", "
 _SKIPPED = (Idle, Authenticate, StartTls, Logout)
 _LITERAL = re.compile(rb"~?\{([0-9]{1,30})(\+?)\}\r\n\Z")
 LITERAL_CAP = 65536            # literals larger than this are bombs: never sent
+# The longest tag at the start of a line (RFC 9051 §9 tag; the serializer's pattern).
+_TAG_PREFIX = re.compile(TAG_PATTERN.pattern.removesuffix(r"\Z").encode("ascii"))
 PIECE = 8192                   # larger sends look for a BYE between pieces
 _BYE = re.compile(rb"(?:^|\n)\* BYE ")
 
@@ -388,6 +390,11 @@ class ImapSession(WireSession[ImapDriver]):
             extra = _tag(piece)
             if extra is not None:
                 in_flight.setdefault(extra, _verb(piece))
+        prefix = _TAG_PREFIX.match(data)
+        if tag is None and prefix is not None:
+            # No valid tag: a server may answer with the part before the first octet a
+            # tag cannot hold (Cyrus: "a}" of "a}<NUL>b"), or untagged (RFC 9051 §7.1.3).
+            in_flight.setdefault(prefix.group().decode("ascii"), _verb(data))
         return tag
 
     def send_commands(self, step: Step) -> None:
