@@ -64,13 +64,14 @@ from conformance.targets import (
     target_protocols,
 )
 from fuzz.wire import imap as imap_wire
+from fuzz.wire import imap_steps, smtp_steps
 from fuzz.wire import smtp as smtp_wire
 from fuzz.wire.mailbox import Mailbox, open_mailbox, target_mailbox
 from fuzz.wire.model import Failure, Finding, Program, Step, read_replay, write_replay
 
 PROTOCOL_MODULES: dict[str, ModuleType] = {"smtp": smtp_wire, "imap": imap_wire}
 PROGRAMS: dict[str, Callable[[int], SearchStrategy[Program]]] = {
-    "smtp": smtp_wire.programs, "imap": imap_wire.programs}
+    "smtp": smtp_steps.programs, "imap": imap_steps.programs}
 BATCH = 20                     # examples per Hypothesis run; runs repeat until time is up
 
 

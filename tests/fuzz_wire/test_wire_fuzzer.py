@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from conformance.targets import StartedTarget, TargetSpec, open_target, parse_target
-from fuzz.wire import imap as imap_wire
-from fuzz.wire import run
+from fuzz.wire import imap_steps, run
 from fuzz.wire.mailbox import open_mailbox, target_mailbox
 from fuzz.wire.model import Finding, Step, read_replay
 from tests.fuzz_wire import fakes
@@ -161,7 +160,7 @@ def test_the_imap_exchanges_beyond_one_command_pass_against_the_reference(
     program = [Step("idle", b"I1 IDLE\r\n", b"done\r\nI2 NOOP\r\n"),
                Step("authenticate", b"A1 AUTHENTICATE PLAIN\r\n", b"*\r\n"),
                Step("authenticate", b"A1 AUTHENTICATE PLAIN\r\n", b"AAA=BBB\r\n"),
-               Step("literal_plus", imap_wire._big_plus_append(5000)),
+               Step("literal_plus", imap_steps.big_plus_append(5000)),
                Step("valid", b"V1 NOOP\r\n")]
     run.run_program(reference.specs["imap"], program, run.Limits(hang_timeout=3.0),
                     lambda step, was_sent: sent.append(step.family) if was_sent else None)
