@@ -7,11 +7,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from conformance.targets import StartedTarget, TargetSpec, open_target, parse_target
-from fuzz.wire import imap_steps, run
+from fuzz.wire import imap as imap_wire
+from fuzz.wire import imap_steps, run, smtp_steps
+from fuzz.wire import smtp as smtp_wire
 from fuzz.wire.mailbox import open_mailbox, target_mailbox
 from fuzz.wire.model import Finding, Step, read_replay
 from tests.fuzz_wire import fakes
@@ -180,3 +184,23 @@ def test_a_smuggled_message_found_in_the_mailbox_is_the_finding(tmp_path: Path) 
                             mailbox=open_mailbox(f"maildir:{tmp_path}"))
     assert found.value.kind == "smuggled", found.value
     assert found.value.family == "smuggling"
+
+
+@pytest.mark.parametrize("steps_module, session", [(smtp_steps, "SmtpSession"),
+                                                   (imap_steps, "ImapSession")])
+def test_every_family_is_drawn_and_has_an_executor(steps_module: Any, session: str) -> None:
+    """Each family of FAMILIES comes up in a few hundred draws (one_family_of: each as
+    likely as the next), and the executor knows how to send it."""
+    drawn: set[str] = set()
+
+    @settings(max_examples=300, database=None, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(steps_module.steps())
+    def draw(step: Step) -> None:
+        drawn.add(step.family)
+
+    draw()
+    assert drawn == set(steps_module.FAMILIES)
+    executor = getattr(smtp_wire if session == "SmtpSession" else imap_wire, session)
+    if session == "SmtpSession":          # IMAP sends the command families as they are
+        assert all(hasattr(executor, f"step_{family}") for family in drawn)
