@@ -63,6 +63,17 @@ class SequenceSet:
             return "$"
         return ",".join(str(a) if a == b else f"{a}:{b}" for a, b in self.ranges)
 
+    def count(self) -> int:
+        """How many numbers ``in_order`` lists, without listing them: a set received from
+        a peer ("1:4294967295" in a COPYUID) is checked against what it can mean before
+        anyone walks it."""
+        total = 0
+        for first, last in self.ranges:
+            if first == STAR or last == STAR:
+                raise SequenceSetError('"*" has no value here')
+            total += abs(last - first) + 1
+        return total
+
     def in_order(self) -> Iterator[int]:
         """The numbers as written, for a set without "*" or "$" that lists a *sequence*
         (COPYUID and APPENDUID: "in the order they were transmitted"). A range "12:10"

@@ -133,3 +133,13 @@ def test_in_order_lists_a_uid_sequence_ascending_per_range() -> None:
     assert list(SequenceSet.of(3, (12, 10)).in_order()) == [3, 10, 11, 12]
     with pytest.raises(SequenceSetError):
         list(SequenceSet.of((1, STAR)).in_order())
+
+
+def test_count_says_how_many_numbers_in_order_lists_without_listing_them() -> None:
+    """A uid-set from a peer (COPYUID, APPENDUID, ESEARCH ALL) may name four billion
+    UIDs in a dozen octets: its count is known before anything walks it."""
+    listed = SequenceSet.of(3, (12, 10))
+    assert listed.count() == len(list(listed.in_order())) == 4
+    assert SequenceSet.of((1, 4_294_967_295), 7).count() == 4_294_967_296
+    with pytest.raises(SequenceSetError):
+        SequenceSet.of((1, STAR)).count()
