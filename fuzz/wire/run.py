@@ -86,6 +86,7 @@ class Limits:
     shrink_seconds: float = 10.0
     max_findings: int = 10
     store_wait: float = 5.0
+    lmtp: bool = False          # the SMTP target speaks LMTP (RFC 2033): lmtp://host:port
 
 
 @dataclass
@@ -126,7 +127,7 @@ def session_for(spec: TargetSpec, limits: Limits, mailbox: Mailbox | None = None
     if spec.protocol == "smtp":
         return smtp_wire.SmtpSession(spec, hang_timeout=limits.hang_timeout,
                                      quiet=limits.quiet, mailbox=mailbox,
-                                     store_wait=limits.store_wait)
+                                     store_wait=limits.store_wait, lmtp=limits.lmtp)
     return imap_wire.ImapSession(spec, hang_timeout=limits.hang_timeout, quiet=limits.quiet)
 
 
@@ -354,7 +355,8 @@ def parser() -> argparse.ArgumentParser:
         epilog="Targets: a URL (smtp://host:port, smtps://, imap://user:pw@host:port, imaps://) "
                "or a name started for the run on loopback: "
                + ", ".join(f"{n} ({t.description})" for n, t in NAMED_TARGETS.items()) + ".")
-    p.add_argument("--target", required=True, metavar="URL|NAME")
+    p.add_argument("--target", required=True, metavar="URL|NAME",
+                   help="smtp://, smtps://, lmtp:// (RFC 2033), imap://, imaps:// or a name")
     p.add_argument("--protocol", choices=sorted(PROTOCOL_MODULES),
                    help="default: every protocol the target offers")
     p.add_argument("--max-examples", type=int, metavar="N", help="programs per protocol")
@@ -388,8 +390,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    # lmtp://host:port: an LMTP server (RFC 2033), fuzzed as SMTP with LHLO and one reply
+    # per recipient after the data; reports and replay commands keep the lmtp:// form.
+    lmtp = options.target.lower().startswith("lmtp://")
+    target = "smtp://" + options.target[len("lmtp://"):] if lmtp else options.target
     try:
-        offered = target_protocols(options.target)
+        offered = target_protocols(target)
         accounts = [parse_account(a) for a in options.account]
     except TargetError as exc:
         print(f"rfcmail fuzz: {exc}", file=sys.stderr)
@@ -397,7 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     limits = Limits(seconds=options.seconds, max_examples=options.max_examples,
                     seed=options.seed, hang_timeout=options.hang_timeout, quiet=options.quiet,
                     max_steps=options.max_steps, shrink_seconds=options.shrink_seconds,
-                    max_findings=options.max_findings, store_wait=options.store_wait)
+                    max_findings=options.max_findings, store_wait=options.store_wait,
+                    lmtp=lmtp)
     replay: tuple[str, Program] | None = None
     if options.replay:
         try:
@@ -416,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{', '.join(missing)}", file=sys.stderr)
         return 2
     try:
-        started = open_target(options.target, accounts=accounts)
+        started = open_target(target, accounts=accounts)
     except TargetUnavailable as exc:
         print(f"rfcmail fuzz: UNAVAILABLE: {exc}", file=sys.stderr)
         return 1
@@ -433,15 +440,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if replay is not None:
             return _replay(started.specs[replay[0]], replay[1], limits, mailbox)
         run_id = options.run_id or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        name = target_name(target).replace("smtp-", "lmtp-", 1) if lmtp else target_name(target)
         status = 0
         for protocol in protocols:
             spec = started.specs[protocol]
             outcome = fuzz(spec, limits, mailbox if protocol == "smtp" else None)
             directory = (Path(options.report_dir) / run_id
-                         / f"{target_name(options.target)}-{protocol}")
+                         / f"{name}-{protocol}")
             write_reports(directory.resolve(), outcome, target=options.target, limits=limits,
                           mailbox=options.mailbox)
-            print(summary_text(target_name(options.target), outcome))
+            print(summary_text(name, outcome))
             print(f"  report: {directory / 'summary.json'}")
             status = status or (1 if outcome.failures else 0)
         return status

@@ -66,9 +66,14 @@ class SmtpSession(WireSession[SmtpDriver]):
                          "timeout)")
 
     def __init__(self, spec: TargetSpec, *, hang_timeout: float, quiet: float,
-                 mailbox: Mailbox | None = None, store_wait: float = 5.0) -> None:
+                 mailbox: Mailbox | None = None, store_wait: float = 5.0,
+                 lmtp: bool = False) -> None:
         super().__init__(spec, hang_timeout=hang_timeout, quiet=quiet)
         self.in_transaction = False
+        # LMTP (RFC 2033): LHLO instead of EHLO (§4.1), and after the data one reply per
+        # recipient accepted (§4.2); ``recipients`` counts them per transaction.
+        self.lmtp = lmtp
+        self.recipients = 1
         self.acknowledged = 0
         # Acknowledged vs stored (fuzz.wire.mailbox): every message is marked with an id
         # of this run of the program.
@@ -104,7 +109,8 @@ class SmtpSession(WireSession[SmtpDriver]):
         """EHLO, and what it advertises (STARTTLS, CHUNKING, AUTH decide which steps
         can be sent)."""
         assert self.driver is not None
-        reply = self._expect_one(b"EHLO fuzz.test\r\n", "EHLO")
+        reply = self._expect_one(b"LHLO fuzz.test\r\n" if self.lmtp else b"EHLO fuzz.test\r\n",
+                                 "LHLO" if self.lmtp else "EHLO")
         if reply.code == 250:
             try:
                 self.driver.extensions = parse_ehlo_extensions(reply)
@@ -289,7 +295,7 @@ class SmtpSession(WireSession[SmtpDriver]):
             if replies[-1].code in (221, 421):
                 self.close()
                 break
-        if len(replies) > 1:
+        if len(replies) > (self.recipients if self.lmtp else 1):
             self._smuggled_stored(len(replies))
             raise self._finding("state", f"{len(replies)} replies to one message ({what}): "
                                 "only CRLF \".\" CRLF ends the mail data (RFC 5321 §4.1.1.4, "
@@ -591,11 +597,15 @@ class SmtpSession(WireSession[SmtpDriver]):
         replies = self._replies(commands, f"{count} pipelined MAIL/RCPT", count, count)
         if self.driver is None:
             return
-        accepted = any(r.code // 100 == 2 for r in replies[1:])
+        accepted = sum(r.code // 100 == 2 for r in replies[1:])
         if data and accepted:
             reply = self._replies(data, "DATA", 1, 1, settle=False)
             if reply and reply[0].code == 354 and self.driver is not None:
-                self._end_of_data(message, "the message to many recipients", "")
+                self.recipients = accepted
+                try:
+                    self._end_of_data(message, "the message to many recipients", "")
+                finally:
+                    self.recipients = 1
         self.in_transaction = False
 
     def step_pipelining_flood(self, step: Step) -> None:

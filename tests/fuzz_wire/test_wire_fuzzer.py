@@ -204,3 +204,16 @@ def test_every_family_is_drawn_and_has_an_executor(steps_module: Any, session: s
     executor = getattr(smtp_wire if session == "SmtpSession" else imap_wire, session)
     if session == "SmtpSession":          # IMAP sends the command families as they are
         assert all(hasattr(executor, f"step_{family}") for family in drawn)
+
+
+def test_an_lmtp_target_is_greeted_with_lhlo_and_its_messages_looked_for(
+        tmp_path: Path) -> None:
+    """lmtp://: LHLO (RFC 2033 §4.1) instead of EHLO; the message is stored, found."""
+    (tmp_path / "new").mkdir()
+    with fakes.serve(fakes.smtp_storing_into(tmp_path)) as port:
+        spec = parse_target(f"smtp://alice%40example.test:x@127.0.0.1:{port}")
+        session = run.run_program(spec, [Step("transaction", b"Subject: x\r\n\r\nx\r\n")],
+                                  run.Limits(hang_timeout=1.0, store_wait=1.0, lmtp=True),
+                                  mailbox=open_mailbox(f"maildir:{tmp_path}"))
+    assert "C: LHLO fuzz.test" in session.transcript()
+    assert len(session.store.acknowledged) == 1
