@@ -328,6 +328,7 @@ class ImapSession(WireSession[ImapDriver]):
         smuggled = {f"{SMUGGLED_TAG.decode()}{i}" for i in range(len(step.data) // 12 + 1)}
         for tag in smuggled:
             self.driver._in_flight[tag] = "NOOP"
+        self.completion = None
         try:
             self.send_commands(step)
             completion = self.completion
