@@ -47,6 +47,7 @@ from reference.imap.responses import (
     ResponseCode,
     StatusResponse,
 )
+from reference.imap.sequence_sets import SequenceSet, SequenceSetError
 from reference.wire.buffer import ReceiveBuffer
 
 T = TypeVar("T")
@@ -357,6 +358,25 @@ class ImapDriver(WireDriver):
 
 # RFC 9051 §9: quoted = DQUOTE *QUOTED-CHAR DQUOTE; QUOTED-CHAR = <any TEXT-CHAR except
 # quoted-specials> / "\" quoted-specials; TEXT-CHAR excludes CR and LF.
+# A set a server sends back in these suites (COPYUID, APPENDUID, ESEARCH ALL) names a few
+# dozen numbers; anything beyond this is the server's error, said so rather than listed
+# (a hostile "1:4294967295" is a dozen octets and four billion numbers).
+MAX_LISTED_NUMBERS = 100_000
+
+
+def listed_numbers(sequence_set: SequenceSet, what: str) -> list[int]:
+    """The numbers of a set the server sent, in its order (RFC 4315 §3: a uid-set lists
+    UIDs "in the order they were transmitted"); AssertionError naming ``what`` for "*"
+    or more than MAX_LISTED_NUMBERS of them."""
+    try:
+        count = sequence_set.count()
+    except SequenceSetError as error:
+        raise AssertionError(f"{what}: {sequence_set} ({error})") from None
+    assert count <= MAX_LISTED_NUMBERS, (
+        f"{what}: the set {sequence_set} names {count:,} numbers")
+    return list(sequence_set.in_order())
+
+
 def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -374,4 +394,5 @@ def _astrings(*values: str) -> tuple[str, list[bytes]]:
     return " ".join(parts), literals
 
 
-__all__ = ["Completion", "DriverError", "GrammarViolation", "ImapDriver", "quote"]
+__all__ = ["MAX_LISTED_NUMBERS", "Completion", "DriverError", "GrammarViolation",
+           "ImapDriver", "listed_numbers", "quote"]

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import pytest
 
-from conformance.drivers.imap import Completion, ImapDriver, quote
+from conformance.drivers.imap import Completion, ImapDriver, listed_numbers, quote
 from conformance.suites.imap.messages import KnownMessage
 from reference.imap.grammar_fetch import Section
 from reference.imap.response_data import (
@@ -230,11 +230,7 @@ def flag_set(flags: Iterable[str]) -> frozenset[str]:
 def numbers_of(sequence_set: SequenceSet | None) -> set[int]:
     if sequence_set is None:
         return set()
-    out: set[int] = set()
-    for low, high in sequence_set.ranges:
-        assert low != "*" and high != "*", f'"*" in a result set: {sequence_set}'
-        out.update(range(min(low, high), max(low, high) + 1))
-    return out
+    return set(listed_numbers(sequence_set, "a result set"))
 
 
 def search_result(done: Completion, what: str) -> set[int]:
@@ -370,7 +366,8 @@ def append_uid(done: Completion) -> int | None:
     """The UID of an APPENDUID response code (RFC 4315 §3, RFC 9051 §7.1), if any."""
     if done.tagged.code is ResponseCode.APPENDUID:
         data = done.tagged.code_data
-        uids = list(data.uids.in_order()) if data is not None else []   # type: ignore[union-attr]
+        uids = (listed_numbers(data.uids, "APPENDUID")    # type: ignore[union-attr]
+                if data is not None else [])
         return uids[0] if len(uids) == 1 else None
     return None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.drivers.imap import ImapDriver, quote
+from conformance.drivers.imap import ImapDriver, listed_numbers, quote
 from conformance.suites.imap import messages
 from conformance.suites.imap.support import (
     Loaded,
@@ -243,7 +243,7 @@ def test_multiappend_appenduid_lists_every_uid(session: ImapDriver, scratch: Scr
         f"MULTIAPPEND: expected 'OK [APPENDUID uidvalidity uid-set]', got {show(done)!r}")
     data = done.tagged.code_data
     assert isinstance(data, AppendUid)
-    uids = list(data.uids.in_order())
+    uids = listed_numbers(data.uids, "APPENDUID")
     assert len(uids) == 2, f"APPENDUID of two messages gives the uid-set {data.uids}"
     load(session, name, [])
     views = fetched(expect_ok(session.command("FETCH 1:2 (UID BODY.PEEK[] FLAGS)"), "FETCH"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.drivers.imap import ImapDriver, quote
+from conformance.drivers.imap import ImapDriver, listed_numbers, quote
 from conformance.suites.imap.conftest import KNOWN
 from conformance.suites.imap.support import (
     Loaded,
@@ -115,15 +115,16 @@ def _copyuid(status: StatusResponse, what: str) -> CopyUid:
 
 def _check_copyuid(driver: ImapDriver, data: CopyUid, source_uids: list[int],
                    source: Loaded, target: str, what: str) -> None:
-    assert list(data.source_uids.in_order()) and numbers_of(data.source_uids) == set(
+    assert listed_numbers(data.source_uids, f"{what}: COPYUID") and numbers_of(
+        data.source_uids) == set(
         source_uids), (f"{what}: COPYUID source set {data.source_uids}, expected "
                        f"{','.join(map(str, source_uids))}")
     validity = status_values(driver, target, "UIDVALIDITY")["UIDVALIDITY"]
     assert data.uidvalidity == validity, (
         f"{what}: COPYUID names UIDVALIDITY {data.uidvalidity}, the destination's is "
         f"{validity}")
-    pairs = dict(zip(data.source_uids.in_order(), data.destination_uids.in_order(),
-                     strict=False))
+    pairs = dict(zip(listed_numbers(data.source_uids, f"{what}: COPYUID"),
+                     listed_numbers(data.destination_uids, f"{what}: COPYUID"), strict=False))
     assert len(pairs) == len(source_uids), (
         f"{what}: COPYUID sets of different sizes: {data.source_uids} / "
         f"{data.destination_uids}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from conformance.drivers import DriverError
-from conformance.drivers.imap import Completion, ImapDriver, quote
+from conformance.drivers.imap import Completion, ImapDriver, listed_numbers, quote
 from conformance.drivers.smtp import Reply, SmtpDriver
 from conformance.targets import Account, TargetSpec
 from conformance.verdicts import SetupFailed
@@ -259,7 +259,7 @@ class Mailstore:
             uids.extend(search.numbers)
         for esearch in done.of_type(EsearchData):
             if esearch.all is not None:
-                uids.extend(esearch.all.in_order())
+                uids.extend(listed_numbers(esearch.all, "ESEARCH ALL"))
         for data in done.of_type(FetchData):     # not expected; harmless
             item = data.item(UidItem)
             if isinstance(item, UidItem):
