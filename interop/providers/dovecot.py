@@ -38,6 +38,7 @@ from interop.providers.base import (
     ProviderUnavailable,
     free_port,
 )
+from reference.net.tls import CertificatePaths, write_self_signed
 
 DOVECOT = "/usr/sbin/dovecot"
 _LIBEXEC = Path("/usr/lib/dovecot")
@@ -72,8 +73,11 @@ class DovecotProvider(Provider):
 
     def __init__(self, *, mail_format: str = "maildir", users: Sequence[str] = TEST_USERS,
                  password: str = TEST_PASSWORD, managesieve: bool | None = None,
-                 sieve: bool | None = None, **options: Any) -> None:
+                 sieve: bool | None = None, tls: bool = True, **options: Any) -> None:
+        """``tls``: STARTTLS offered with a self-signed certificate (RFC 9051 §11.2: a
+        cleartext port MUST allow STARTTLS); plaintext LOGIN stays allowed either way."""
         super().__init__(**options)
+        self.tls = tls
         if mail_format not in MAIL_LOCATIONS:
             raise ValueError(f"mail_format must be one of {sorted(MAIL_LOCATIONS)}")
         self.mail_format = mail_format
@@ -134,9 +138,20 @@ class DovecotProvider(Provider):
             os.chown(users_file, -1, accounts.auth_gid)
         users_file.chmod(0o640)
 
+        if self.tls:
+            # Read by the master, which runs as root (or as the user who started it).
+            write_self_signed(self._certificate, "localhost")
+            for path in (self._certificate.certificate, self._certificate.private_key):
+                path.chmod(0o600)
+
         config = root / "etc" / "dovecot.conf"
         config.write_text(self._configuration(endpoints, accounts, users_file))
         return config
+
+    @property
+    def _certificate(self) -> CertificatePaths:
+        return CertificatePaths(self.workdir / "etc" / "certificate.pem",
+                                self.workdir / "etc" / "private-key.pem")
 
     def _configuration(self, endpoints: dict[str, Endpoint], accounts: _Accounts,
                        users_file: Path) -> str:
@@ -151,7 +166,8 @@ class DovecotProvider(Provider):
             *accounts.run_as_lines,
             f"protocols = {protocols}",
             f"listen = {LOOPBACK}",
-            "ssl = no",
+            *(["ssl = yes", f"ssl_cert = <{self._certificate.certificate}",
+               f"ssl_key = <{self._certificate.private_key}"] if self.tls else ["ssl = no"]),
             "disable_plaintext_auth = no",
             "auth_mechanisms = plain login",
             "hostname = localhost",

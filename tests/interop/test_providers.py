@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import smtplib
+import ssl
 import subprocess
 import sys
 import time
@@ -73,6 +74,15 @@ def test_dovecot_answers_lhlo_and_capability_and_stores_an_lmtp_delivery() -> No
             status, capabilities = imap.capability()
             assert status == "OK"
             assert b"IMAP4rev1" in capabilities[0].split()
+            assert imap.login("alice", TEST_PASSWORD)[0] == "OK"
+            assert imap.logout()[0] == "BYE"
+        # RFC 9051 §11.2: "a cleartext port MUST allow STARTTLS" (a self-signed
+        # certificate); plaintext LOGIN stays allowed for the load tests.
+        self_signed = ssl.create_default_context()
+        self_signed.check_hostname, self_signed.verify_mode = False, ssl.CERT_NONE
+        with imaplib.IMAP4(host, port, timeout=10) as imap:
+            assert b"STARTTLS" in imap.capability()[1][0].split()
+            assert imap.starttls(self_signed)[0] == "OK"
             assert imap.login("alice", TEST_PASSWORD)[0] == "OK"
             assert imap.logout()[0] == "BYE"
 
