@@ -57,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="an account on the target (repeatable; after the URL's own)")
     group.addoption("--domain", default=None,
                     help="local recipient domain for SMTP (default: the account's)")
+    group.addoption("--protocol", default=None, choices=("smtp", "imap"),
+                    help="only tests of this protocol (default: every protocol the "
+                         "target offers)")
     group.addoption("--rfc", action="append", default=[], type=int, metavar="N",
                     help="only tests of requirements of RFC N (repeatable)")
     group.addoption("--section", default=None, metavar="S",
@@ -271,9 +274,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
+    wanted = config.getoption("protocol")
     for item in items:
         protocol = item_protocol(item)
         offered = protocol is None or protocol in run.protocols
+        if wanted is not None:
+            offered = offered and (protocol or run.protocols[0]) == wanted
         (keep if offered and _selected(item, config) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)

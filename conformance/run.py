@@ -48,6 +48,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--account", action="append", default=[], metavar="USER:PASSWORD",
                    help="an account on the targets (repeatable)")
     p.add_argument("--domain", help="local recipient domain for SMTP")
+    p.add_argument("--protocol", choices=("smtp", "imap"),
+                   help="only tests of this protocol (default: every protocol a target offers)")
     p.add_argument("--rfc", action="append", default=[], type=int, metavar="N",
                    help="only requirements of RFC N (repeatable)")
     p.add_argument("--section", metavar="S", help="only requirements in section S (and below)")
@@ -136,7 +138,7 @@ def _run_pytest(target: str, options: argparse.Namespace, extra: list[str]) -> i
         args += ["--rfc", str(rfc)]
     for requirement in options.requirement:
         args += ["--requirement", requirement]
-    for name in ("domain", "section", "level", "io_timeout"):
+    for name in ("domain", "protocol", "section", "level", "io_timeout"):
         value = getattr(options, name)
         if value is not None:
             args += [f"--{name.replace('_', '-')}", str(value)]
