@@ -43,6 +43,7 @@ from reference.message.mime import MessageLimits
 from reference.net.listeners import Peer
 from reference.store.interface import (
     Account,
+    FlagState,
     MailboxEntry,
     MailboxId,
     MailboxNotFound,
@@ -110,7 +111,7 @@ def failed(tag: str, text: str, code: ResponseCode | None = None) -> CommandFail
     return CommandFailed(no(tag, text, code))
 
 
-def view_entry(entry: MailboxEntry) -> ViewEntry:
+def view_entry(entry: MailboxEntry | FlagState) -> ViewEntry:
     return ViewEntry(entry.uid, entry.flags, entry.modseq)
 
 

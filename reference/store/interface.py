@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from types import TracebackType
-from typing import NewType, Protocol, Self
+from typing import NamedTuple, NewType, Protocol, Self
 
 from reference.message.text import SearchText
 
@@ -313,6 +313,16 @@ class MailboxChanges:
     expunged: list[Uid]             # expunged after since, ascending (QRESYNC VANISHED)
 
 
+class FlagState(NamedTuple):
+    """A message's flags and MODSEQ in one mailbox after ``update_flags``: what STORE's
+    FETCH responses show (a named tuple: a STORE on 1,000 messages makes 1,000)."""
+
+    uid: Uid
+    message_id: MessageId
+    flags: frozenset[str]           # the message's keywords + this membership's \Deleted
+    modseq: ModSeq
+
+
 @dataclass(frozen=True, slots=True)
 class FlagUpdate:
     """The outcome of ``update_flags``."""
@@ -321,7 +331,7 @@ class FlagUpdate:
     # with its flags and MODSEQ after the update (what STORE's FETCH responses show).
     # Entries whose modseq equals ``modseq`` were changed by this update; the others
     # already looked like that and were left alone (RFC 7162 §3.1).
-    entries: tuple[MailboxEntry, ...]
+    entries: tuple[FlagState, ...]
     # RFC 7162 §3.1.3: UIDs whose MODSEQ was above UNCHANGEDSINCE, not updated; the
     # STORE answers them with the MODIFIED response code. Ascending.
     modified: tuple[Uid, ...]

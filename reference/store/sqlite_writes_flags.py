@@ -12,13 +12,12 @@ import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from reference.store.interface import (
     AccountId,
+    FlagState,
     FlagUpdate,
-    MailboxEntry,
     MailboxId,
     MessageId,
     ModSeq,
@@ -29,7 +28,6 @@ from reference.store.interface import (
 from reference.store.normalise import keyword_key
 from reference.store.sqlite_rows import (
     DELETED,
-    ENTRY_COLUMNS,
     SEEN,
     FlagDecoder,
     keywords_json,
@@ -80,7 +78,8 @@ def update_flags(connection: sqlite3.Connection, mailbox_id: MailboxId,
     on 1,000 messages is a handful of statements, not thousands of executions)."""
     box = get_mailbox(connection, mailbox_id)
     rows = connection.execute(
-        f"SELECT {ENTRY_COLUMNS} FROM mailbox_messages mm JOIN messages m"
+        "SELECT mm.uid, mm.message_id, m.keywords, mm.deleted, mm.modseq"
+        " FROM mailbox_messages mm JOIN messages m"
         " ON m.id = mm.message_id WHERE mm.mailbox_id = ?"
         " AND mm.uid IN (SELECT value FROM json_each(?)) ORDER BY mm.uid",
         (mailbox_id, uids_json(request.uids))).fetchall()
@@ -221,23 +220,21 @@ def _write_keywords(connection: sqlite3.Connection,
 
 def _entries(rows: Sequence[Sequence[Any]], new_keywords: _KeywordUpdate,
              deleted: bool | None, modseq: ModSeq | None,
-             changed: set[Uid]) -> tuple[MailboxEntry, ...]:
-    """The entries of the rows (ENTRY_COLUMNS) after the update: flags, and the new
-    MODSEQ for the ``changed`` UIDs. The flags are made once per distinct pair of
-    stored keywords and \\Deleted."""
+             changed: set[Uid]) -> tuple[FlagState, ...]:
+    """The flag states of the rows (uid, message id, keywords, deleted, modseq) after the
+    update: flags, and the new MODSEQ for the ``changed`` UIDs. The flags are made once
+    per distinct pair of stored keywords and \\Deleted."""
     flags_of: dict[tuple[str, bool], frozenset[str]] = {}
-    parse_date = datetime.fromisoformat
     result = []
-    for uid, message_id, text, was_deleted, old_modseq, size, internal_date in rows:
+    for uid, message_id, text, was_deleted, old_modseq in rows:
         is_deleted = bool(was_deleted) if deleted is None else deleted
         flags = flags_of.get((text, is_deleted))
         if flags is None:
             _, new = new_keywords(text)
             flags = flags_of[text, is_deleted] = (new | {DELETED}) if is_deleted else new
-        result.append(MailboxEntry(
+        result.append(FlagState(
             Uid(uid), MessageId(message_id), flags,
-            modseq if modseq is not None and uid in changed else ModSeq(old_modseq),
-            size, parse_date(internal_date)))
+            modseq if modseq is not None and uid in changed else ModSeq(old_modseq)))
     return tuple(result)
 
 
