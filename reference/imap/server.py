@@ -158,8 +158,9 @@ class ImapProtocol(StreamProtocol[ServerConnection], protocol="imap"):
     async def _append_reading_ahead(self, conn: ServerConnection, session: ImapSession,
                                     command: Append) -> Ahead:
         """Run APPEND ``command``; while its messages are stored, read the next command
-        if the client has already sent it whole (pipelining, RFC 9051 §5.5), and when
-        that is an APPEND too, parse its messages (``prepare_append``): the parse then
+        as far as the client has sent it (pipelining, RFC 9051 §5.5; a command not yet
+        whole is read on later, as always), and when it is an APPEND too, parse its
+        messages (``prepare_append``): the parse then
         overlaps this command's COMMIT, whose index and fsync run off the event loop
         (a MULTIAPPEND fill runs at the speed of the slower of the two, not of their
         sum). The next command is only read, never executed, before this one has
