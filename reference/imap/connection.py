@@ -150,17 +150,13 @@ class ServerConnection:
         event: Event | _Sentinel = NEED_DATA
         if self.state not in (State.GREETING, State.LOGOUT) and not self.tls_pending:
             try:
-                event = self._read()
+                event = self._read(ahead)
             except ImapRemoteProtocolError as error:
                 if ahead:
                     self._ahead_refusal = error.response
                 else:
                     self._refusal = error.response
                 raise
-            if ahead and isinstance(event, Command):
-                self._ahead = event
-            elif isinstance(event, Command):
-                self._start(event)
         if event is NEED_DATA:
             # The end of the input is reported once no command is in progress.
             if self._eof and not self._closed_reported and not ahead:
@@ -170,9 +166,9 @@ class ServerConnection:
             return NEED_DATA
         return event
 
-    def _read(self) -> Event | _Sentinel:
+    def _read(self, ahead: bool) -> Event | _Sentinel:
         if self._reading is _Reading.COMMAND:
-            return self._read_command()
+            return self._read_command(ahead)
         line = self._buffer.extract_line(self.limits.command_line)
         if line is None:
             return NEED_DATA
@@ -197,7 +193,7 @@ class ServerConnection:
 
         return AuthenticateResponse(base64.b64decode(line))
 
-    def _read_command(self) -> Event | _Sentinel:
+    def _read_command(self, ahead: bool) -> Event | _Sentinel:
         segments = self._reader.read(self._buffer, self.modes.non_synchronizing_literal_max(),
                                      self._precheck)
         if segments is None:
@@ -211,6 +207,10 @@ class ServerConnection:
             # negotiation"; "The server MUST always respond with a tagged BAD response
             # when the STARTTLS command is received on an Implicit TLS port."
             raise tagged_bad(command.tag, "TLS is already active (RFC 9051 §6.2.1)")
+        if ahead:
+            self._ahead = command       # in progress once the APPEND has completed
+        else:
+            self._start(command)
         return command
 
     def _start(self, command: Command) -> None:

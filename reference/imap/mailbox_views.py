@@ -84,7 +84,8 @@ class _Copy:
             if position is not None:                # else expunged in this same snapshot
                 columns.set_flags_at(position, entry.flags)
         for entry in ordered[len(known):]:
-            columns.append(int(entry.uid), entry.flags)
+            if entry.uid > columns.max_uid:         # a UID twice would be one message
+                columns.append(int(entry.uid), entry.flags)
         self.mailbox = changes.mailbox
 
 

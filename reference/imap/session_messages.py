@@ -92,6 +92,12 @@ _VIEW_ITEMS = frozenset({SimpleAtt(FetchAttName.UID), SimpleAtt(FetchAttName.FLA
 SEARCH_CHARSETS = ("US-ASCII", "UTF-8")
 
 
+def _cancelled(command: Append) -> bool:
+    """RFC 3502 §6.3.11: "A zero-length message literal argument is an error, and MUST
+    return a NO. This can be used to cancel the append." """
+    return any(not message.message for message in command.messages)
+
+
 class MessageCommands(SessionCore):
     """APPEND and the selected-state commands; ``ImapSession`` dispatches to these."""
 
@@ -108,18 +114,17 @@ class MessageCommands(SessionCore):
         still executed one at a time, in the order sent (RFC 9051 §5.5). The event loop
         gets a turn after each message: the store's writer runs the other command's
         job at the first, and hands its index and COMMIT to its helper thread."""
-        messages: list[NewMessage] | None = []
-        for message in command.messages:
-            if messages is None or not message.message:
-                messages = None
-                break
-            messages.append(self._new_message(command, message))
-            await asyncio.sleep(0)
+        messages: list[NewMessage] | None = None
+        if not _cancelled(command):
+            messages = []
+            for message in command.messages:
+                messages.append(self._new_message(command, message))
+                await asyncio.sleep(0)
         self._prepared_append = (command, messages)
 
     def _new_messages(self, command: Append) -> list[NewMessage] | None:
         """The messages ``command`` stores, parsed; None when it is cancelled."""
-        if any(not message.message for message in command.messages):
+        if _cancelled(command):
             return None
         return [self._new_message(command, message) for message in command.messages]
 
