@@ -81,6 +81,7 @@ async def serve(config: Config, *, announce: TextIO | None = sys.stdout,
         context = server_context(_certificate(config))
         fake_credentials_key = _secret(data_dir / SASL_KEY_FILE)
         RECENTLY_VERIFIED.seconds = config.server.password_cache_seconds
+        RECENTLY_VERIFIED.size = config.server.password_cache_entries
         delivery = LocalDelivery(store, subaddress_separator=config.delivery.subaddress_separator,
                                  postmaster=config.delivery.postmaster or None)
         for role, address in ((Role.MX, config.smtp.listen),

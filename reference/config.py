@@ -65,10 +65,14 @@ class ServerConfig:
     # remembered, so a client logging in again skips the PBKDF2; 0 = never
     # (reference/directory/passwords.py VerifiedPasswords).
     password_cache_seconds: float = 300.0
+    # At most this many remembered verifications per process, the oldest forgotten first.
+    password_cache_entries: int = 10_000
 
     def __post_init__(self) -> None:
         if self.password_cache_seconds < 0:
             raise ValueError("password_cache_seconds must not be negative")
+        if self.password_cache_entries < 1:
+            raise ValueError("password_cache_entries must be positive")
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,8 @@ def test_a_file_overrides_only_what_it_names(tmp_path: Path) -> None:
     ("[log]\ntrace = 1\n", "'log.trace' must be true or false"),
     ("[smtp]\nlimits = 3\n", "'smtp.limits' must be a table"),
     ("[server\n", "c.toml"),
+    ("[server]\npassword_cache_seconds = -1.0\n", "must not be negative"),
+    ("[server]\npassword_cache_entries = 0\n", "must be positive"),
 ])
 def test_a_wrong_file_is_refused_with_the_key_named(tmp_path: Path, text: str,
                                                     message: str) -> None:
