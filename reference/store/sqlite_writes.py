@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -150,17 +150,21 @@ def log_changes(connection: sqlite3.Connection, account_id: AccountId, modseq: M
                 *changes: tuple[ObjectType, int, ChangeKind]) -> None:
     """Append to the account's change log, in order: one row per run of changes of one
     object type and kind (``change_runs``), all in one statement."""
-    runs: list[tuple[str, str, list[int]]] = []
-    for object_type, object_id, kind in changes:
-        if runs and runs[-1][:2] == (object_type.value, kind.value):
-            runs[-1][2].append(object_id)
-        else:
-            runs.append((object_type.value, kind.value, [object_id]))
-    _insert_runs(connection, account_id, modseq, runs)
+    _insert_runs(connection, account_id, modseq,
+                 ((object_type.value, kind.value, object_id)
+                  for object_type, object_id, kind in changes))
 
 
 def _insert_runs(connection: sqlite3.Connection, account_id: AccountId, modseq: ModSeq,
-                 runs: Sequence[tuple[str, str, list[int]]]) -> None:
+                 changes: Iterable[tuple[str, str, int]]) -> None:
+    """Insert ``changes`` (object type, kind, object id), in order, as runs: one row per
+    stretch of one object type and kind."""
+    runs: list[tuple[str, str, list[int]]] = []
+    for object_type, kind, object_id in changes:
+        if runs and runs[-1][:2] == (object_type, kind):
+            runs[-1][2].append(object_id)
+        else:
+            runs.append((object_type, kind, [object_id]))
     if not runs:
         return
     rows = ", ".join(["(?, ?, ?, ?, ?)"] * len(runs))
@@ -203,13 +207,9 @@ class ChangeLog:
     def write(self, connection: sqlite3.Connection) -> None:
         """The rows as runs of one object type and kind, in the order added: one row
         each (``change_runs``), in one statement."""
-        runs: list[tuple[str, str, list[int]]] = []
-        for (object_type, object_id), kind in self._rows.items():
-            if runs and runs[-1][:2] == (object_type, kind):
-                runs[-1][2].append(object_id)
-            else:
-                runs.append((object_type, kind, [object_id]))
-        _insert_runs(connection, self.account_id, self.modseq, runs)
+        _insert_runs(connection, self.account_id, self.modseq,
+                     ((object_type, kind, object_id)
+                      for (object_type, object_id), kind in self._rows.items()))
 
 
 # --- aliases
