@@ -118,13 +118,14 @@ def draw(strategy: st.SearchStrategy[bytes], count: int) -> list[bytes]:
 
 def _smtp_session(commands: list[object], content: bytes) -> bytes:
     from reference.smtp.commands import Data
+    from reference.smtp.connection import ClientConnection
     from reference.smtp.serializer import write_command
 
     wire = b"EHLO c.example\r\n"
     for command in commands:
         wire += write_command(command)  # type: ignore[arg-type]
         if isinstance(command, Data):
-            wire += content.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+            wire += ClientConnection.send_data(content)    # RFC 5321 §4.5.2
     return wire
 
 

@@ -33,6 +33,7 @@ from reference.imap.serializer_commands import write_command as write_imap_comma
 from reference.message.addresses import Group, parse_address_list
 from reference.message.mime import parse_message
 from reference.smtp.commands import Command, Data, Ehlo
+from reference.smtp.connection import ClientConnection
 from reference.smtp.serializer import write_command, write_reply
 
 TOTAL = settings(max_examples=100, deadline=None,
@@ -46,7 +47,7 @@ def _smtp_wire(commands: list[Command], content: bytes) -> bytes:
     for command in commands:
         wire += write_command(command)
         if isinstance(command, Data):
-            wire += content.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+            wire += ClientConnection.send_data(content)    # RFC 5321 §4.5.2
     return wire
 
 

@@ -39,7 +39,7 @@ from reference.smtp.commands import (
     StartTls,
     Vrfy,
 )
-from reference.smtp.connection import NEED_DATA, ServerConnection
+from reference.smtp.connection import NEED_DATA, ClientConnection, ServerConnection
 from reference.smtp.replies import Reply, Status, reply
 from reference.smtp.serializer import write_command
 from reference.smtp.states import State
@@ -738,7 +738,7 @@ def _session_wire(commands: list[Command], content: bytes) -> bytes:
     for command in commands:
         wire += write_command(command)
         if isinstance(command, Data):
-            wire += content.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+            wire += ClientConnection.send_data(content)    # RFC 5321 §4.5.2
     return wire
 
 
