@@ -124,9 +124,12 @@ class ImapSession(WireSession[ImapDriver]):
 
     # reading ------------------------------------------------------------------------------
 
-    def _read(self, what: str, wait: float | None = None) -> Response:
+    def _read(self, what: str, wait: float | None = None, *, literal: bool = False
+              ) -> Response:
+        """The next response; ``literal``: a "+" for a literal is awaited meanwhile."""
         assert self.driver is not None
         try:
+            self.driver._waiting_literal = literal
             with _io.timeout(self.driver.wire, wait or self.hang_timeout):
                 response = self.driver.read_response()
         except GrammarViolation as exc:
@@ -141,6 +144,9 @@ class ImapSession(WireSession[ImapDriver]):
             if self.closing:
                 raise _Closed from None
             raise self.crashed_or_closed(f"waiting for {what}: {exc}") from None
+        finally:
+            if self.driver is not None:
+                self.driver._waiting_literal = False
         if isinstance(response, StatusResponse) and response.condition is Condition.BYE:
             self.closing = True
         return response
@@ -150,16 +156,11 @@ class ImapSession(WireSession[ImapDriver]):
         not read, RFC 9051 §7.1.3); with ``literal``, until "+" or that completion.
         Returns "done", "continue" or "closed"."""
         while True:
-            assert self.driver is not None
-            self.driver._waiting_literal = literal
             try:
-                response = self._read(what)
+                response = self._read(what, literal=literal)
             except _Closed:
                 self.close()
                 return "closed"
-            finally:
-                if self.driver is not None:
-                    self.driver._waiting_literal = False
             if literal and isinstance(response, Continuation):
                 return "continue"
             if isinstance(response, Continuation) and tag is not None:
@@ -186,18 +187,13 @@ class ImapSession(WireSession[ImapDriver]):
         """An untagged BAD for a command with a tag: its tagged response may follow (or,
         with ``literal``, the "+": the BAD was about an earlier line)."""
         while True:
-            assert self.driver is not None
-            self.driver._waiting_literal = literal
             try:
-                response = self._read(what, wait=self.quiet)
+                response = self._read(what, wait=self.quiet, literal=literal)
             except TargetTimeout:
                 return "done"
             except _Closed:
                 self.close()
                 return "closed"
-            finally:
-                if self.driver is not None:
-                    self.driver._waiting_literal = False
             if literal and isinstance(response, Continuation):
                 return "continue"
             if isinstance(response, StatusResponse) and response.tag == tag:
