@@ -160,11 +160,13 @@ def _insert_runs(connection: sqlite3.Connection, account_id: AccountId, modseq: 
     """Insert ``changes`` (object type, kind, object id), in order, as runs: one row per
     stretch of one object type and kind."""
     runs: list[tuple[str, str, list[int]]] = []
+    run_type = run_kind = ""
+    run_ids: list[int] = []
     for object_type, kind, object_id in changes:
-        if runs and runs[-1][:2] == (object_type, kind):
-            runs[-1][2].append(object_id)
-        else:
-            runs.append((object_type, kind, [object_id]))
+        if kind != run_kind or object_type != run_type:
+            run_type, run_kind, run_ids = object_type, kind, []
+            runs.append((run_type, run_kind, run_ids))
+        run_ids.append(object_id)
     if not runs:
         return
     rows = ", ".join(["(?, ?, ?, ?, ?)"] * len(runs))

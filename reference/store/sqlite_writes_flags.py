@@ -31,6 +31,7 @@ from reference.store.sqlite_rows import (
     SEEN,
     FlagDecoder,
     keywords_json,
+    uid_condition,
     uids_json,
 )
 from reference.store.sqlite_writes import get_mailbox
@@ -50,6 +51,8 @@ _JMAP_COUNTED = frozenset({SEEN, "\\Draft"})
 
 # A message's keywords before and after an update.
 _SetChange = tuple[frozenset[str], frozenset[str]]
+# A membership: its UID, and the message's id.
+_Member = tuple[Uid, MessageId]
 
 @dataclass(frozen=True, slots=True)
 class PreparedFlags:
@@ -77,12 +80,12 @@ def update_flags(connection: sqlite3.Connection, mailbox_id: MailboxId,
     memberships, counters and change log take one statement per kind of change (a STORE
     on 1,000 messages is a handful of statements, not thousands of executions)."""
     box = get_mailbox(connection, mailbox_id)
+    chosen, parameters = uid_condition("mm.uid", request.uids)
     rows = connection.execute(
         "SELECT mm.uid, mm.message_id, m.keywords, mm.deleted, mm.modseq"
-        " FROM mailbox_messages mm JOIN messages m"
-        " ON m.id = mm.message_id WHERE mm.mailbox_id = ?"
-        " AND mm.uid IN (SELECT value FROM json_each(?)) ORDER BY mm.uid",
-        (mailbox_id, uids_json(request.uids))).fetchall()
+        " FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id"
+        f" WHERE mm.mailbox_id = ? AND {chosen} ORDER BY mm.uid",
+        (mailbox_id, *parameters)).fetchall()
     modified: list[Uid] = []
     if request.unchanged_since is not None:
         # RFC 7162 §3.1.3: "if the mod-sequence of any metadata item of the message is
@@ -95,14 +98,15 @@ def update_flags(connection: sqlite3.Connection, mailbox_id: MailboxId,
         # Nothing to do; in particular no keyword is registered in the account.
         return FlagUpdate((), tuple(modified), None)
     new_keywords = _KeywordUpdate(connection, box.account_id, request)
-    # The messages whose keywords change, by (stored keywords, keywords after).
-    changed_sets: defaultdict[_SetChange, list[MessageId]] = defaultdict(list)
+    # The memberships whose message's keywords change, by (stored keywords, keywords
+    # after), as (uid, message id).
+    changed_sets: defaultdict[_SetChange, list[_Member]] = defaultdict(list)
     # The memberships whose \Deleted changes (all to request.deleted).
     deleted_changed: list[Uid] = []
-    for uid, message_id, text, deleted, *_ in rows:
+    for uid, message_id, text, deleted, _ in rows:
         old, new = new_keywords(text)
-        if new != old:
-            changed_sets[old, new].append(message_id)
+        if new is not old:          # _KeywordUpdate gives an unchanged set as itself
+            changed_sets[old, new].append((uid, message_id))
         if request.deleted is not None and request.deleted != bool(deleted):
             deleted_changed.append(uid)
     if not changed_sets and not deleted_changed:
@@ -112,24 +116,21 @@ def update_flags(connection: sqlite3.Connection, mailbox_id: MailboxId,
                           tuple(modified), None)
     log = bump(connection, box.account_id)
     modseq = log.modseq
-    keywords_changed = sorted(message_id for ids in changed_sets.values() for message_id in ids)
+    keywords_changed = sorted(message_id for memberships in changed_sets.values()
+                              for _, message_id in memberships)
     unseen: defaultdict[MailboxId, int] = defaultdict(int)
     touched: set[MailboxId] = set()
     jmap_counts: set[MailboxId] = set()
     if changed_sets:
         _write_keywords(connection, changed_sets, modseq)
-        # RFC 7162 §3.1: the message's MODSEQ in *every* mailbox holding it moves, so
-        # every session on any of them learns of the new flags (CHANGEDSINCE). One
-        # statement per kind of change to the counters: the unseen delta, and whether
-        # JMAP's counts move.
-        kinds: defaultdict[tuple[int, bool], list[MessageId]] = defaultdict(list)
-        for (old, new), ids in changed_sets.items():
-            kinds[(SEEN in old) - (SEEN in new), bool((old ^ new) & _JMAP_COUNTED)] += ids
-        for (delta, counted), ids in kinds.items():
-            holders = Counter(holder for (holder,) in connection.execute(
-                "UPDATE mailbox_messages SET modseq = ? WHERE message_id IN"
-                " (SELECT value FROM json_each(?)) RETURNING mailbox_id",
-                (modseq, uids_json(ids))).fetchall())
+        # One statement per kind of change to the counters: the unseen delta, and
+        # whether JMAP's counts move.
+        kinds: defaultdict[tuple[int, bool], list[_Member]] = defaultdict(list)
+        for (old, new), memberships in changed_sets.items():
+            kinds[(SEEN in old) - (SEEN in new),
+                  bool((old ^ new) & _JMAP_COUNTED)] += memberships
+        for (delta, counted), memberships in kinds.items():
+            holders = _bump_memberships(connection, mailbox_id, memberships, modseq)
             touched.update(holders)
             if delta:
                 for holder, count in holders.items():
@@ -139,10 +140,10 @@ def update_flags(connection: sqlite3.Connection, mailbox_id: MailboxId,
     deleted_delta = 0
     if deleted_changed:
         assert request.deleted is not None
+        chosen, parameters = uid_condition("uid", deleted_changed)
         connection.execute(
             "UPDATE mailbox_messages SET deleted = ?, modseq = ? WHERE mailbox_id = ?"
-            " AND uid IN (SELECT value FROM json_each(?))",
-            (int(request.deleted), modseq, mailbox_id, uids_json(deleted_changed)))
+            f" AND {chosen}", (int(request.deleted), modseq, mailbox_id, *parameters))
         deleted_delta = len(deleted_changed) if request.deleted else -len(deleted_changed)
         touched.add(mailbox_id)
         jmap_counts.add(mailbox_id)     # RFC 8621 §4.1.1: \Deleted hides it from JMAP
@@ -161,11 +162,30 @@ def update_flags(connection: sqlite3.Connection, mailbox_id: MailboxId,
     log.updated(ObjectType.MAILBOX, sorted(jmap_counts))
     log.write(connection)
     changed_uids = set(deleted_changed)
-    if keywords_changed:
-        keyword_ids = set(keywords_changed)
-        changed_uids.update(row[0] for row in rows if row[1] in keyword_ids)
+    changed_uids.update(uid for memberships in changed_sets.values() for uid, _ in memberships)
     return FlagUpdate(_entries(rows, new_keywords, request.deleted, modseq, changed_uids),
                       tuple(modified), modseq)
+
+
+def _bump_memberships(connection: sqlite3.Connection, mailbox_id: MailboxId,
+                      memberships: list[_Member], modseq: ModSeq) -> Counter[MailboxId]:
+    """RFC 7162 §3.1: a message's MODSEQ moves in *every* mailbox holding it, so every
+    session on any of them learns of its new keywords (CHANGEDSINCE). The memberships
+    asked for are updated by UID (a range scan for a range; by message id, 1,000
+    scattered row updates took twice as long), then these messages' memberships in
+    other mailboxes by message id (a mailbox holds a message once). How many
+    memberships of each mailbox moved."""
+    uids = sorted(uid for uid, _ in memberships)
+    chosen, parameters = uid_condition("uid", uids)
+    moved = connection.execute(
+        f"UPDATE mailbox_messages SET modseq = ? WHERE mailbox_id = ? AND {chosen}",
+        (modseq, mailbox_id, *parameters)).rowcount
+    holders = Counter({mailbox_id: moved})
+    holders.update(holder for (holder,) in connection.execute(
+        "UPDATE mailbox_messages SET modseq = ? WHERE message_id IN"
+        " (SELECT value FROM json_each(?)) AND mailbox_id != ? RETURNING mailbox_id",
+        (modseq, uids_json(message_id for _, message_id in memberships), mailbox_id)))
+    return holders
 
 
 class _KeywordUpdate:
@@ -206,12 +226,12 @@ class _KeywordUpdate:
 
 
 def _write_keywords(connection: sqlite3.Connection,
-                    changed: dict[_SetChange, list[MessageId]],
+                    changed: dict[_SetChange, list[_Member]],
                     modseq: ModSeq) -> None:
     """One UPDATE per new keyword set, encoded once."""
     by_new: defaultdict[frozenset[str], list[MessageId]] = defaultdict(list)
-    for (_, new), ids in changed.items():
-        by_new[new] += ids
+    for (_, new), memberships in changed.items():
+        by_new[new] += (message_id for _, message_id in memberships)
     for new, ids in by_new.items():
         connection.execute("UPDATE messages SET keywords = ?, modseq = ? WHERE id IN"
                            " (SELECT value FROM json_each(?))",
@@ -225,16 +245,18 @@ def _entries(rows: Sequence[Sequence[Any]], new_keywords: _KeywordUpdate,
     update: flags, and the new MODSEQ for the ``changed`` UIDs. The flags are made once
     per distinct pair of stored keywords and \\Deleted."""
     flags_of: dict[tuple[str, bool], frozenset[str]] = {}
-    result = []
+    result: list[FlagState] = []
+    append = result.append
     for uid, message_id, text, was_deleted, old_modseq in rows:
         is_deleted = bool(was_deleted) if deleted is None else deleted
         flags = flags_of.get((text, is_deleted))
         if flags is None:
             _, new = new_keywords(text)
             flags = flags_of[text, is_deleted] = (new | {DELETED}) if is_deleted else new
-        result.append(FlagState(
-            Uid(uid), MessageId(message_id), flags,
-            modseq if modseq is not None and uid in changed else ModSeq(old_modseq)))
+        # The row's values are the interface's types already (Uid, MessageId and ModSeq
+        # are ints): no conversion per row.
+        append(FlagState(uid, message_id, flags,
+                         modseq if modseq is not None and uid in changed else old_modseq))
     return tuple(result)
 
 

@@ -31,6 +31,7 @@ from reference.store.sqlite_reads import (
     MAX_TRIGRAMS,
     fts_query,
 )
+from reference.store.sqlite_rows import uid_condition
 from reference.store.sqlite_schema import SCHEMA_FILE, load_migrations, split_statements
 from reference.store.sqlite_writes import fetch_one
 
@@ -460,3 +461,30 @@ def test_changes_since_a_modseq_are_found_by_the_modseq_index(
         plan = " / ".join(row[3] for row in connection.execute(
             "EXPLAIN QUERY PLAN " + query, parameters))
     assert f"INDEX {index} (mailbox_id=? AND modseq>?)" in plan, plan
+
+
+@pytest.mark.parametrize(("uids", "shape"), [
+    ((3, 4, 5, 6), "BETWEEN"),
+    ((7,), "BETWEEN"),
+    ((2, 4, 5), "json_each"),
+    ((), "json_each"),
+])
+def test_a_uid_range_is_chosen_by_a_range_of_the_primary_key(
+        uids: tuple[int, ...], shape: str) -> None:
+    """uid_condition: a contiguous range (STORE 5000:5999) is one BETWEEN, a range scan
+    of (mailbox_id, uid); any other set is looked up UID by UID. Both choose exactly the
+    UIDs given."""
+    with sqlite3.connect(":memory:") as connection:
+        connection.execute("CREATE TABLE mm (mailbox_id INTEGER, uid INTEGER,"
+                           " PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID")
+        connection.executemany("INSERT INTO mm VALUES (?, ?)",
+                               [(box, uid) for box in (1, 2) for uid in range(1, 10)])
+        condition, parameters = uid_condition("uid", uids)
+        query = f"SELECT uid FROM mm WHERE mailbox_id = 1 AND {condition} ORDER BY uid"
+        chosen = [uid for (uid,) in connection.execute(query, parameters)]
+        plan = " / ".join(row[3] for row in connection.execute(
+            "EXPLAIN QUERY PLAN " + query, parameters))
+    assert shape in condition
+    assert chosen == list(uids)
+    if shape == "BETWEEN":
+        assert "PRIMARY KEY (mailbox_id=? AND uid>? AND uid<?)" in plan, plan
