@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from reference.imap.flag_columns import FlagColumns
 
@@ -38,6 +38,18 @@ class ViewEntry(NamedTuple):
     uid: int
     flags: frozenset[str]
     modseq: int = 0
+
+
+class FlagNews(Protocol):
+    """What ``note_changes`` reads of a new or changed message: a ViewEntry, or the
+    store's MailboxEntry or FlagState as it is (no copy made per message)."""
+
+    @property
+    def uid(self) -> int: ...
+    @property
+    def flags(self) -> frozenset[str]: ...
+    @property
+    def modseq(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +89,7 @@ class SelectedMailbox:
     # RFC 3501 §2.3.2: messages recent to this session (rev1 clients only).
     recent: set[int] = field(default_factory=set)
     _ghosts: set[int] = field(default_factory=set)
-    _unreported_flags: dict[int, ViewEntry] = field(default_factory=dict)
+    _unreported_flags: dict[int, FlagNews] = field(default_factory=dict)
     _announced_exists: int = 0
     _announced_recent: int = 0
     # What ``columns`` are shared with others through (the process's kept copy of the
@@ -142,7 +154,7 @@ class SelectedMailbox:
 
     # --- what the store says happened --------------------------------------------------
 
-    def note_changes(self, changed: Sequence[ViewEntry], expunged: Iterable[int],
+    def note_changes(self, changed: Sequence[FlagNews], expunged: Iterable[int],
                      highest_modseq: int, *, report_own: frozenset[int] = frozenset()
                      ) -> None:
         """Record the store's news: ``changed`` entries (new or with new flags),

@@ -9,7 +9,7 @@ and §6.4, message commands); ``ImapSession`` combines them and adds §6.1/§6.2
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -32,7 +32,7 @@ from reference.imap.responses import (
     bad,
     no,
 )
-from reference.imap.selected import SelectedMailbox, ViewEntry
+from reference.imap.selected import SelectedMailbox
 from reference.imap.sequence_sets import (
     SequenceSet,
     SequenceSetError,
@@ -43,8 +43,6 @@ from reference.message.mime import MessageLimits
 from reference.net.listeners import Peer
 from reference.store.interface import (
     Account,
-    FlagState,
-    MailboxEntry,
     MailboxId,
     MailboxNotFound,
     MailStore,
@@ -109,10 +107,6 @@ class CommandFailed(Exception):
 
 def failed(tag: str, text: str, code: ResponseCode | None = None) -> CommandFailed:
     return CommandFailed(no(tag, text, code))
-
-
-def view_entry(entry: MailboxEntry | FlagState) -> ViewEntry:
-    return ViewEntry(entry.uid, entry.flags, entry.modseq)
 
 
 class SessionCore:
@@ -183,7 +177,7 @@ class SessionCore:
             # Deleted or renamed away by another session: every message is gone.
             view.note_changes((), list(view.uids), view.highest_modseq)
         else:
-            view.note_changes([view_entry(entry) for entry in changes.changed],
+            view.note_changes(changes.changed,
                               [int(uid) for uid in changes.expunged],
                               int(changes.mailbox.highest_modseq),
                               report_own=frozenset(self.own_changes))
@@ -223,7 +217,7 @@ class SessionCore:
             self.send(self.flag_run([(change.msn, change.uid, change.flags)
                                      for change in updates.flag_changes], with_uid=True))
 
-    def flag_run(self, rows: list[tuple[int, int, frozenset[str]]], *, with_uid: bool
+    def flag_run(self, rows: Sequence[tuple[int, int, frozenset[str]]], *, with_uid: bool
                  ) -> FetchFlagsRun:
         """FETCH responses of ``(msn, uid, flags)`` rows, \\Recent added where it
         applies (RFC 3501 §2.3.2, IMAP4rev1 sessions only)."""
@@ -234,7 +228,7 @@ class SessionCore:
                     for msn, uid, flags in rows]
         return FetchFlagsRun(tuple(rows), with_uid)
 
-    async def send_flags(self, rows: list[tuple[int, int, frozenset[str]]], *,
+    async def send_flags(self, rows: Sequence[tuple[int, int, frozenset[str]]], *,
                          with_uid: bool) -> None:
         """STORE's answer or a FETCH of flags, in runs, waiting for the client to read
         between them (a FETCH 1:* (FLAGS) of 100,000 messages is not held at once)."""

@@ -58,7 +58,7 @@ from reference.imap.search import (
     text_checks,
 )
 from reference.imap.sequence_sets import Intervals, SequenceSet, SequenceSetError
-from reference.imap.session_core import DRAIN_EVERY, SEEN, SessionCore, view_entry
+from reference.imap.session_core import DRAIN_EVERY, SEEN, SessionCore
 from reference.message.headers import scan_header
 from reference.message.mime import parse_message
 from reference.message.model import ParsedMessage
@@ -405,8 +405,8 @@ class MessageCommands(SessionCore):
         view = self.require_selected()
         update = await self.store.update_flags(MailboxId(view.mailbox_id), uids, add=_SEEN)
         changed = [entry for entry in update.entries if entry.modseq == update.modseq]
-        reported = frozenset(int(entry.uid) for entry in changed)
-        view.note_changes([view_entry(entry) for entry in changed], (), view.highest_modseq,
+        reported = frozenset(entry.uid for entry in changed)
+        view.note_changes(changed, (), view.highest_modseq,
                           report_own=reported)
         self.own_changes.update(reported)
         if update.modseq is not None:
@@ -441,8 +441,8 @@ class MessageCommands(SessionCore):
             case StoreAction.REPLACE:
                 update = await self.store.update_flags(MailboxId(view.mailbox_id), uids,
                                                        replace=flags)
-        own = frozenset(int(entry.uid) for entry in update.entries)
-        view.note_changes([view_entry(entry) for entry in update.entries], (),
+        own = frozenset(entry.uid for entry in update.entries)
+        view.note_changes(update.entries, (),
                           view.highest_modseq, report_own=own)
         self.own_changes.update(own)
         if update.modseq is not None:
@@ -452,8 +452,8 @@ class MessageCommands(SessionCore):
             # of each message"; .SILENT: "the server SHOULD NOT" (others' changes still
             # go out, with the updates).
             # The entries ascend by UID: their positions are found in one pass.
-            positions = view.columns.positions(int(entry.uid) for entry in update.entries)
-            rows = [(position + 1, int(entry.uid), entry.flags)
+            positions = view.columns.positions(entry.uid for entry in update.entries)
+            rows = [(position + 1, entry.uid, entry.flags)
                     for entry, position in zip(update.entries, positions, strict=True)
                     if position is not None]
             await self.send_flags(rows, with_uid=command.uid)
