@@ -94,10 +94,12 @@ MACROS: dict[FetchMacro, tuple[FetchAtt, ...]] = {
 # Items answered from the stored ParsedMessage alone (no raw bytes).
 _STRUCTURE_ONLY = frozenset({FetchAttName.ENVELOPE, FetchAttName.BODY,
                              FetchAttName.BODYSTRUCTURE})
+# BODY[]: the whole message.
+_WHOLE_MESSAGE = Section()
 # RFC 3501 §6.4.5: RFC822 is "Functionally equivalent to BODY[]", RFC822.HEADER to
 # "BODY.PEEK[HEADER]", RFC822.TEXT to "BODY[TEXT]".
 _RFC822_SECTIONS = {
-    FetchAttName.RFC822: Section(),
+    FetchAttName.RFC822: _WHOLE_MESSAGE,
     FetchAttName.RFC822_HEADER: Section(text=SectionText.HEADER),
     FetchAttName.RFC822_TEXT: Section(text=SectionText.TEXT),
 }
@@ -194,7 +196,7 @@ def _needs_structure(att: FetchAtt) -> bool:
         case SimpleAtt(name=name):
             return name in _STRUCTURE_ONLY or name is FetchAttName.RFC822_TEXT
         case BodySection(section=section):
-            return section != Section() and not _is_top_header(att)
+            return section != _WHOLE_MESSAGE and not _is_top_header(att)
         case BinarySection(part=part) | BinarySize(part=part):
             return bool(part)
     return False  # pragma: no cover - FetchAtt is exhaustive
@@ -299,7 +301,7 @@ def _parsed(message: FetchSource) -> ParsedMessage:
 def _section(message: FetchSource, section: Section, partial: tuple[int, int] | None
              ) -> bytes | None:
     raw = _raw(message)
-    if section == Section():
+    if section == _WHOLE_MESSAGE:
         # §6.4.5: "If BODY[] is specified ..., the FETCH is requesting the [RFC5322]
         # expression of the entire message." No structure needed.
         return sections.apply_partial(raw, partial)

@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -212,6 +213,15 @@ def write_section_part(writer: WireWriter, part: tuple[int, ...]) -> None:
 
 
 def write_section(writer: WireWriter, section: Section) -> None:
+    writer.raw(section_octets(section, writer.utf8))
+
+
+@functools.lru_cache(maxsize=256)
+def section_octets(section: Section, utf8: bool) -> bytes:
+    """``section`` as it goes on the wire, made once per distinct section (a field name
+    in UTF-8 is quoted only for a ``utf8`` peer): a message list's FETCH names the same
+    BODY[HEADER.FIELDS (...)] in every message's answer."""
+    writer = WireWriter(utf8=utf8)
     writer.raw(b"[")
     write_section_part(writer, section.part)
     if section.text is not None:
@@ -222,6 +232,7 @@ def write_section(writer: WireWriter, section: Section) -> None:
             writer.raw(b" ")
             write_header_list(writer, section.header_fields)
     writer.raw(b"]")
+    return writer.getvalue()
 
 
 def write_partial(writer: WireWriter, partial: Partial | None) -> None:

@@ -68,6 +68,8 @@ from reference.store.interface import (
     MailboxEntry,
     MailboxId,
     MailboxNotFound,
+    MessageContent,
+    MessageId,
     NewMessage,
     StoreError,
     Uid,
@@ -271,7 +273,8 @@ class MessageCommands(SessionCore):
         return found
 
     async def content_batches(self, entries: list[MailboxEntry], *, contents: bool,
-                              texts: bool = False, parse: bool = True
+                              texts: bool = False, parse: bool = True,
+                              read_already: dict[MessageId, MessageContent] | None = None
                               ) -> AsyncIterator[list[Loaded]]:
         """The entries in batches, in order: at most DRAIN_EVERY entries and about
         CONTENT_BATCH octets of content each, so memory stays bounded whatever the
@@ -279,7 +282,9 @@ class MessageCommands(SessionCore):
         beside the bytes; parsed now for a message stored without it). With ``texts``
         each gets its stored search texts, and its bytes only when none are stored (they
         are then made from the message). With ``parse`` false the contents are the bytes
-        alone (``Loaded.parsed`` is None). A message expunged meanwhile is left out."""
+        alone (``Loaded.parsed`` is None). ``read_already``: the contents of all the
+        entries, read with them (``MailStore.mailbox_contents``). A message expunged
+        meanwhile is left out."""
         start = 0
         while start < len(entries):
             end, octets = start, 0
@@ -293,8 +298,8 @@ class MessageCommands(SessionCore):
                 [entry.message_id for entry in batch]) if texts else {}
             wanted = [entry.message_id for entry in batch
                       if contents or (texts and entry.message_id not in stored)]
-            read = await self.store.message_contents(
-                wanted, structure=parse) if wanted else {}
+            read = read_already if read_already is not None else \
+                await self.store.message_contents(wanted, structure=parse) if wanted else {}
             loaded: list[Loaded] = []
             for entry in batch:
                 text = stored.get(entry.message_id)
@@ -359,9 +364,14 @@ class MessageCommands(SessionCore):
         FETCH that fails on a message (NO [UNKNOWN-CTE], RFC 3516 §4.3 "MUST fail the
         request") leaves that batch unread."""
         view = self.require_selected()
-        # In UID order, which is sequence-number order (RFC 9051 §2.3.1.2).
-        entries = await self.store.mailbox_entries(
-            MailboxId(view.mailbox_id), [Uid(view.uid_at(msn)) for msn in msns])
+        uids = [Uid(view.uid_at(msn)) for msn in msns]
+        contents = plan.needs_raw or plan.needs_structure
+        # In UID order, which is sequence-number order (RFC 9051 §2.3.1.2); a few
+        # messages (a message list) are read with their contents, in one trip.
+        entries, read = await self.store.mailbox_contents(
+            MailboxId(view.mailbox_id), uids, structure=plan.needs_structure,
+            max_octets=CONTENT_BATCH) if contents else (
+            await self.store.mailbox_entries(MailboxId(view.mailbox_id), uids), None)
         # Messages expunged meanwhile are left out (reported later, §7.5.1).
         entries = [entry for entry in entries if view.flags_of(entry.uid) is not None]
         show_recent = not self.rev2
@@ -371,8 +381,7 @@ class MessageCommands(SessionCore):
         scan_headers = plan.needs_header and not plan.needs_structure
         max_fields = self.policy.message_limits.max_header_fields
         async for batch in self.content_batches(
-                entries, contents=plan.needs_raw or plan.needs_structure,
-                parse=plan.needs_structure):
+                entries, contents=contents, parse=plan.needs_structure, read_already=read):
             answers: list[FetchData] = []
             unseen: list[Uid] = []
             for entry, raw, parsed, _ in batch:

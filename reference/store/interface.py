@@ -361,6 +361,11 @@ class ChangeWatcher(Protocol):
                         traceback: TracebackType | None) -> None: ...
 
 
+# A message's bytes and its stored structure (``NewMessage.structure``; None when not
+# asked for, or none is stored): what ``message_contents`` reads.
+MessageContent = tuple[bytes, str | None]
+
+
 class MailStore(Protocol):
     """What the protocol sessions need from storage. All writes are durable on return."""
 
@@ -433,7 +438,7 @@ class MailStore(Protocol):
 
     async def message_contents(self, message_ids: Iterable[MessageId], *,
                                structure: bool = True
-                               ) -> dict[MessageId, tuple[bytes, str | None]]:
+                               ) -> dict[MessageId, MessageContent]:
         """The bytes and stored structure (``NewMessage.structure``, if any; None when
         ``structure`` is false) of those messages that exist, in one read: a FETCH or
         SEARCH of many messages."""
@@ -448,6 +453,16 @@ class MailStore(Protocol):
                               uids: Iterable[Uid] | None = None) -> list[MailboxEntry]:
         """Those of ``uids`` (None: every message) that are in the mailbox, in UID
         order."""
+        ...
+
+    async def mailbox_contents(self, mailbox_id: MailboxId, uids: Iterable[Uid], *,
+                               structure: bool = True, max_octets: int
+                               ) -> tuple[list[MailboxEntry],
+                                          dict[MessageId, MessageContent] | None]:
+        """``mailbox_entries`` and, when their messages come to at most ``max_octets``
+        in all, their ``message_contents``, in one read: a message list's FETCH of a
+        screenful costs one trip to the store, not two. None for the contents when they
+        are larger (the caller reads them in batches)."""
         ...
 
     async def mailbox_changes(self, mailbox_id: MailboxId, since: ModSeq, *,

@@ -95,6 +95,7 @@ from reference.store.interface import (
     MailboxNotFound,
     MailboxView,
     Message,
+    MessageContent,
     MessageId,
     ModSeq,
     NewMessage,
@@ -449,18 +450,10 @@ class SqliteStore:
 
     async def message_contents(self, message_ids: Iterable[MessageId], *,
                                structure: bool = True
-                               ) -> dict[MessageId, tuple[bytes, str | None]]:
+                               ) -> dict[MessageId, MessageContent]:
         wanted = uids_json(message_ids)
-        sql = ("SELECT m.id, b.data, s.structure FROM messages m"
-               " JOIN blobs b ON b.id = m.blob_id"
-               " LEFT JOIN blob_structures s ON s.blob_id = m.blob_id"
-               " WHERE m.id IN (SELECT value FROM json_each(?))") if structure else (
-               "SELECT m.id, b.data, NULL FROM messages m JOIN blobs b ON b.id = m.blob_id"
-               " WHERE m.id IN (SELECT value FROM json_each(?))")
-        found = await self._read(lambda connection: connection.execute(
-            sql, (wanted,)).fetchall())
-        return {MessageId(message_id): (bytes(data), structure)
-                for message_id, data, structure in found}
+        return await self._read(lambda connection: reads.message_contents(
+            connection, wanted, structure=structure))
 
     # --- IMAP views of a mailbox
 
@@ -472,6 +465,14 @@ class SqliteStore:
         wanted = None if uids is None else uids_json(prepare_uids(uids))
         return await self._read(lambda connection: reads.mailbox_entries(
             connection, mailbox_id, wanted))
+
+    async def mailbox_contents(self, mailbox_id: MailboxId, uids: Iterable[Uid], *,
+                               structure: bool = True, max_octets: int
+                               ) -> tuple[list[MailboxEntry],
+                                          dict[MessageId, MessageContent] | None]:
+        wanted = uids_json(prepare_uids(uids))
+        return await self._read(lambda connection: reads.mailbox_contents(
+            connection, mailbox_id, wanted, structure=structure, max_octets=max_octets))
 
     async def mailbox_changes(self, mailbox_id: MailboxId, since: ModSeq, *,
                               excluding: Collection[ModSeq] = ()) -> MailboxChanges:

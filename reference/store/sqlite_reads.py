@@ -59,6 +59,7 @@ from reference.store.interface import (
     MailboxEntry,
     MailboxId,
     MailboxView,
+    MessageContent,
     MessageId,
     ModSeq,
     Uid,
@@ -144,15 +145,46 @@ def mailbox_view(connection: sqlite3.Connection, mailbox_id: MailboxId) -> Mailb
 
 def mailbox_entries(connection: sqlite3.Connection, mailbox_id: MailboxId,
                     uids_json: str | None) -> list[MailboxEntry]:
-    def read(connection: sqlite3.Connection) -> list[MailboxEntry]:
-        get_mailbox(connection, mailbox_id)
-        if uids_json is None:
-            return entries(connection.execute(_ENTRIES + " ORDER BY mm.uid",
-                                              (mailbox_id,)).fetchall())
-        return entries(connection.execute(
-            _ENTRIES + " AND mm.uid IN (SELECT value FROM json_each(?)) ORDER BY mm.uid",
-            (mailbox_id, uids_json)).fetchall())
+    return snapshot(connection, lambda connection: _entries_of(connection, mailbox_id,
+                                                               uids_json))
+
+
+def mailbox_contents(connection: sqlite3.Connection, mailbox_id: MailboxId, uids_json: str,
+                     *, structure: bool, max_octets: int
+                     ) -> tuple[list[MailboxEntry], dict[MessageId, MessageContent] | None]:
+    def read(connection: sqlite3.Connection
+             ) -> tuple[list[MailboxEntry], dict[MessageId, MessageContent] | None]:
+        found = _entries_of(connection, mailbox_id, uids_json)
+        if sum(entry.size for entry in found) > max_octets:
+            return found, None
+        ids = json.dumps([entry.message_id for entry in found])
+        return found, message_contents(connection, ids, structure=structure)
     return snapshot(connection, read)
+
+
+def _entries_of(connection: sqlite3.Connection, mailbox_id: MailboxId,
+                uids_json: str | None) -> list[MailboxEntry]:
+    get_mailbox(connection, mailbox_id)
+    if uids_json is None:
+        return entries(connection.execute(_ENTRIES + " ORDER BY mm.uid",
+                                          (mailbox_id,)).fetchall())
+    return entries(connection.execute(
+        _ENTRIES + " AND mm.uid IN (SELECT value FROM json_each(?)) ORDER BY mm.uid",
+        (mailbox_id, uids_json)).fetchall())
+
+
+def message_contents(connection: sqlite3.Connection, ids_json: str, *, structure: bool
+                     ) -> dict[MessageId, MessageContent]:
+    """The bytes and stored structure (None without ``structure``) of those messages
+    that exist."""
+    sql = ("SELECT m.id, b.data, s.structure FROM messages m"
+           " JOIN blobs b ON b.id = m.blob_id"
+           " LEFT JOIN blob_structures s ON s.blob_id = m.blob_id"
+           " WHERE m.id IN (SELECT value FROM json_each(?))") if structure else (
+           "SELECT m.id, b.data, NULL FROM messages m JOIN blobs b ON b.id = m.blob_id"
+           " WHERE m.id IN (SELECT value FROM json_each(?))")
+    return {MessageId(message_id): (bytes(data), stored)
+            for message_id, data, stored in connection.execute(sql, (ids_json,))}
 
 
 def mailbox_changes(connection: sqlite3.Connection, mailbox_id: MailboxId,

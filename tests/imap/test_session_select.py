@@ -9,33 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from reference.imap.capabilities import Modes
 from reference.imap.commands import Examine, Select
 from reference.imap.response_data import ListData
-from reference.imap.responses import Condition, Response, StatusResponse
+from reference.imap.responses import Condition, StatusResponse
 from reference.imap.session import ImapSession
-from reference.imap.session_core import ImapPolicy
-from reference.net.listeners import Peer
 from reference.store import open_store
 from reference.store.interface import MailStore
+from tests.imap.sessions import Collected, logged_in
 
 DENORMALIZED = "cafe\u0301"                       # "café" with a combining acute accent
 NORMALIZED = unicodedata.normalize("NFC", DENORMALIZED)
-
-
-class Collected:
-    """The session's Output: responses kept in order, an IMAP4rev2 client's modes."""
-
-    def __init__(self) -> None:
-        self.sent: list[Response] = []
-        self.modes = Modes(advertised=frozenset({"IMAP4REV1", "IMAP4REV2"}),
-                           enabled=frozenset({"IMAP4REV2"}))
-
-    def send(self, response: Response) -> None:
-        self.sent.append(response)
-
-    async def drain(self) -> None:
-        return None
 
 
 @pytest.fixture
@@ -51,11 +34,7 @@ async def _session(store: MailStore) -> tuple[ImapSession, Collected]:
     await store.add_domain("example.test")
     account = await store.add_account("alice@example.test", "{PLAIN}secret")
     await store.create_mailbox(account.id, NORMALIZED)
-    out = Collected()
-    session = ImapSession(store, ImapPolicy("mail.example.test"),
-                          Peer("127.0.0.1", 40000, True, "test"), out)
-    session.account = account            # logged in (the state table's AUTHENTICATED)
-    return session, out
+    return logged_in(store, account)
 
 
 @pytest.mark.parametrize("command", [Select, Examine])

@@ -373,3 +373,29 @@ async def test_message_contents_reads_bytes_and_structure_of_many(store: MailSto
     assert contents == {first.message_id: (b"Subject: one\r\n\r\n1\r\n", '{"kept": 1}'),
                         second.message_id: (b"Subject: two\r\n\r\n2\r\n", None)}
     assert await store.message_contents([]) == {}
+
+
+async def test_mailbox_contents_reads_entries_and_small_contents_in_one(
+        store: MailStore, alice: Account) -> None:
+    """A message list's FETCH: the entries of the UIDs asked for (those in the mailbox,
+    in UID order, as mailbox_entries gives them) and, when their messages come to at
+    most max_octets, their contents; above that, None (read them in batches)."""
+    first = await deliver(store, alice.id, raw=b"Subject: one\r\n\r\n1\r\n",
+                          structure='{"kept": 1}')
+    second = await deliver(store, alice.id, raw=b"Subject: two\r\n\r\n22\r\n")
+    inbox = first.mailbox_id
+    wanted = [second.uid, first.uid, Uid(99)]
+    entries, contents = await store.mailbox_contents(inbox, wanted, max_octets=1000)
+    assert entries == await store.mailbox_entries(inbox, wanted)
+    assert [entry.uid for entry in entries] == [first.uid, second.uid]
+    assert contents == {first.message_id: (b"Subject: one\r\n\r\n1\r\n", '{"kept": 1}'),
+                        second.message_id: (b"Subject: two\r\n\r\n22\r\n", None)}
+    _, bare = await store.mailbox_contents(inbox, wanted, structure=False, max_octets=1000)
+    assert bare == {first.message_id: (b"Subject: one\r\n\r\n1\r\n", None),
+                    second.message_id: (b"Subject: two\r\n\r\n22\r\n", None)}
+    total = sum(entry.size for entry in entries)
+    assert (await store.mailbox_contents(inbox, wanted, max_octets=total))[1] is not None
+    entries, contents = await store.mailbox_contents(inbox, wanted, max_octets=total - 1)
+    assert len(entries) == 2 and contents is None
+    with pytest.raises(MailboxNotFound):
+        await store.mailbox_contents(MailboxId(12345), wanted, max_octets=1000)

@@ -1,0 +1,67 @@
+"""The IMAP session's FETCH against the store (no socket): how it reads messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from reference.imap import session_messages
+from reference.imap.commands import Fetch, Select
+from reference.imap.response_data import BodySectionItem, FetchData
+from reference.imap.responses import Condition, StatusResponse
+from reference.imap.states import State
+from reference.store.interface import Account, MailStore, MessageId
+from tests.imap.helpers import events, server
+from tests.imap.sessions import logged_in
+from tests.store.conftest import deliver, message_bytes
+
+MESSAGES = 6
+
+
+def _fetch(line: bytes) -> Fetch:
+    [command] = events(server(State.SELECTED), line)
+    assert isinstance(command, Fetch)
+    return command
+
+
+async def test_a_fetch_reads_in_batches_what_does_not_fit_in_one_read(
+        store: MailStore, alice: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few messages are read with their entries in one trip to the store; more than
+    CONTENT_BATCH octets of them in batches (memory stays bounded). RFC 9051 §6.4.5:
+    either way BODY[] is the message's bytes exactly, and HEADER.FIELDS its field."""
+    raws = [message_bytes(f"Message {number}") for number in range(1, MESSAGES + 1)]
+    for raw in raws:
+        await deliver(store, alice.id, raw=raw)
+    session, out = logged_in(store, alice)
+    await session.handle(Select("a1", "INBOX"))
+    fetch = _fetch(b"a2 FETCH 1:* (BODY.PEEK[] BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n")
+
+    batches: list[list[MessageId]] = []
+    read_contents = store.message_contents
+
+    async def counted(message_ids: list[MessageId], *, structure: bool = True
+                      ) -> dict[MessageId, tuple[bytes, str | None]]:
+        batches.append(list(message_ids))
+        return await read_contents(message_ids, structure=structure)
+
+    monkeypatch.setattr(store, "message_contents", counted)
+
+    async def answers() -> list[tuple[int, bytes | None, bytes | None]]:
+        out.sent.clear()
+        await session.handle(fetch)
+        [done] = [r for r in out.sent if isinstance(r, StatusResponse)]
+        assert done.condition is Condition.OK, done
+        found = []
+        for data in out.sent:
+            if isinstance(data, FetchData):
+                whole, field = (item.data for item in data.items
+                                if isinstance(item, BodySectionItem))
+                found.append((data.msn, whole, field))
+        return found
+
+    expected = [(number, raw, f"Subject: Message {number}\r\n\r\n".encode())
+                for number, raw in enumerate(raws, 1)]
+    assert await answers() == expected
+    assert batches == []                     # read with the entries, in one trip
+    monkeypatch.setattr(session_messages, "CONTENT_BATCH", 2 * len(raws[0]))
+    assert await answers() == expected
+    assert [len(batch) for batch in batches] == [2, 2, 2]
