@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from reference.imap.grammar_fetch import (
     BinarySection,
@@ -141,11 +142,11 @@ class FetchPlan:
     needs_header: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class FetchSource:
+class FetchSource(NamedTuple):
     """One message, as much of it as the plan needs (``raw`` and ``parsed`` may be None
     when ``needs_raw`` / ``needs_structure`` are false; ``header``, the scan of the
-    message's own header, stands in for ``parsed`` for the header sections)."""
+    message's own header, stands in for ``parsed`` for the header sections). A named
+    tuple: a FETCH makes one per message."""
 
     uid: int
     flags: frozenset[str]

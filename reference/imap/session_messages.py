@@ -365,6 +365,9 @@ class MessageCommands(SessionCore):
         request") leaves that batch unread."""
         view = self.require_selected()
         uids = [Uid(view.uid_at(msn)) for msn in msns]
+        # The view's message numbers do not move during the command: expunges are only
+        # noted (ghosts) until it ends (§7.5.1), and new messages go at the end.
+        msn_of = dict(zip(uids, msns, strict=True))
         contents = plan.needs_raw or plan.needs_structure
         # In UID order, which is sequence-number order (RFC 9051 §2.3.1.2); a few
         # messages (a message list) are read with their contents, in one trip.
@@ -373,7 +376,7 @@ class MessageCommands(SessionCore):
             max_octets=CONTENT_BATCH) if contents else (
             await self.store.mailbox_entries(MailboxId(view.mailbox_id), uids), None)
         # Messages expunged meanwhile are left out (reported later, §7.5.1).
-        entries = [entry for entry in entries if view.flags_of(entry.uid) is not None]
+        entries = [entry for entry in entries if not view.is_ghost(entry.uid)]
         show_recent = not self.rev2
         # The message's own header sections alone (a message list's BODY.PEEK[HEADER.
         # FIELDS (...)]) are answered from a scan of the header, as parse_message scans
@@ -385,10 +388,11 @@ class MessageCommands(SessionCore):
             answers: list[FetchData] = []
             unseen: list[Uid] = []
             for entry, raw, parsed, _ in batch:
-                uid = int(entry.uid)
-                msn, flags = view.msn(uid), view.flags_of(uid)
-                if msn is None or flags is None:
+                uid = entry.uid
+                if view.is_ghost(uid):
                     continue
+                msn = msn_of[uid]
+                flags = view.flags_at(msn)
                 marking = sets_seen and SEEN not in flags
                 if marking:
                     flags = flags | _SEEN
@@ -398,7 +402,7 @@ class MessageCommands(SessionCore):
                 header = (scan_header(raw, 0, len(raw), max_fields)
                           if scan_headers and raw is not None else None)
                 source = FetchSource(uid=uid, flags=flags,
-                                     modseq=int(entry.modseq), size=entry.size,
+                                     modseq=entry.modseq, size=entry.size,
                                      internal_date=entry.internal_date, raw=raw,
                                      parsed=parsed, header=header)
                 answers.append(FetchData(msn, fetch_items(plan, source,

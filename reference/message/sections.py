@@ -23,6 +23,7 @@ Implementation notes:
 from __future__ import annotations
 
 import binascii
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -175,12 +176,20 @@ def _header_text(raw: bytes, fields: tuple[FieldSpan, ...], header_start: int,
     # "The field-matching is ASCII-range case insensitive but is otherwise exact.
     # Subsetting does not exclude the [RFC5322] delimiting blank line between the header
     # and the body".
-    wanted = {name.encode("utf-8", "surrogateescape").lower() for name in section.field_names}
+    wanted = _field_keys(section.field_names)
     keep = section.text is SectionText.HEADER_FIELDS
-    selected = [raw[f.start:f.end] for f in fields
-                if (f.name.encode("ascii").lower() in wanted) == keep]
+    # Field names are ASCII (scan_header), so str.lower() is the ASCII-range folding.
+    selected = [raw[f.start:f.end] for f in fields if (f.name.lower() in wanted) == keep]
     selected.append(raw[header_end:body_start])
     return b"".join(selected)
+
+
+@functools.lru_cache(maxsize=256)
+def _field_keys(names: tuple[str, ...]) -> frozenset[str]:
+    """HEADER.FIELDS names as compared: ASCII-range lower case, other octets as they are
+    (as Latin-1 characters, which no ASCII field name equals)."""
+    return frozenset(name.encode("utf-8", "surrogateescape").lower().decode("latin-1")
+                     for name in names)
 
 
 # The sections a scan of the message's own header answers (``top_header_section``).

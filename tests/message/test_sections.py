@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from reference.message.headers import scan_header
 from reference.message.mime import parse_message
 from reference.message.sections import (
     NoSuchPart,
@@ -22,6 +23,7 @@ from reference.message.sections import (
     fetch_section,
     find_part,
     parse_section_spec,
+    top_header_section,
 )
 from tests.message import corpus
 
@@ -101,6 +103,11 @@ def test_header_fields_match_names_case_insensitively_in_message_order() -> None
     assert body_of("HEADER.FIELDS (X-Absent)") == b"\r\n"
     assert body_of("HEADER.FIELDS (X-NOTE)") == b"\r\n"       # only in 4.2's header
     assert body_of("HEADER.FIELDS (Subj)") == b"\r\n"         # "otherwise exact"
+    # ASCII-range only: KELVIN SIGN lower-cases to "k" in Unicode, not in ASCII.
+    raw = b"Keywords: a\r\n\r\nbody\r\n"
+    kelvin = parse_section_spec("HEADER.FIELDS (\u212aeywords)")
+    assert fetch_section(raw, parse_message(raw), kelvin) == b"\r\n"
+    assert top_header_section(raw, scan_header(raw, 0, len(raw), 10), kelvin) == b"\r\n"
 
 
 def test_header_fields_not() -> None:
