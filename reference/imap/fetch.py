@@ -37,6 +37,7 @@ Implementation notes:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -306,15 +307,22 @@ def _section(message: FetchSource, section: Section, partial: tuple[int, int] | 
         # §6.4.5: "If BODY[] is specified ..., the FETCH is requesting the [RFC5322]
         # expression of the entire message." No structure needed.
         return sections.apply_partial(raw, partial)
-    spec = sections.SectionSpec(
-        section.part, None if section.text is None else sections.SectionText(
-            section.text.value), section.header_fields)
+    spec = _section_spec(section)
     if message.parsed is None and message.header is not None and _header_section(section):
         return sections.top_header_section(raw, message.header, spec, partial)
     try:
         return sections.fetch_section(raw, _parsed(message), spec, partial)
     except sections.SectionError:
         return None         # RFC 9051 §4.5: NIL "indicates absence of the body part"
+
+
+@functools.lru_cache(maxsize=256)
+def _section_spec(section: Section) -> sections.SectionSpec:
+    """The message model's form of a section, made once per distinct section (a FETCH
+    asks for the same one of every message)."""
+    return sections.SectionSpec(
+        section.part, None if section.text is None else sections.SectionText(
+            section.text.value), section.header_fields)
 
 
 def _binary(message: FetchSource, part: tuple[int, ...], partial: tuple[int, int] | None
