@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import secrets
@@ -308,6 +309,12 @@ def _reserve_ports(config: Config) -> tuple[Config, list[socket.socket]]:
 def serve_forever(config: Config) -> int:
     """The process side of ``rfcmail serve``: one process, or a parent and N workers."""
     workers = config.workers
+    # What is loaded by now (modules, configuration: tens of thousands of objects) lives
+    # as long as the process. Frozen, it is left out of the collector's full passes,
+    # which ran during the big commands: a UID FETCH 1:* (FLAGS) of 100,000 messages
+    # makes as many objects, and took 61 ms instead of 48. Workers forked after it do not
+    # copy its pages when a pass would have touched them.
+    gc.freeze()
     # Created before any fork, so every worker reads the same key and the same
     # certificate (workers generating a first self-signed one at once could pair one's
     # key with the other's certificate).
