@@ -309,13 +309,14 @@ class MailboxChanges:
     """What changed in a mailbox after a modseq, read in one snapshot."""
 
     mailbox: Mailbox                # its state now: remember ``highest_modseq``
-    changed: list[MailboxEntry]     # new or changed messages (MODSEQ > since), UID order
+    changed: list[FlagState]        # new or changed messages (MODSEQ > since), UID order
     expunged: list[Uid]             # expunged after since, ascending (QRESYNC VANISHED)
 
 
 class FlagState(NamedTuple):
-    """A message's flags and MODSEQ in one mailbox after ``update_flags``: what STORE's
-    FETCH responses show (a named tuple: a STORE on 1,000 messages makes 1,000)."""
+    """A message's flags and MODSEQ in one mailbox: what STORE's FETCH responses show
+    (``update_flags``) and what a view learns changed (``mailbox_changes``). A named
+    tuple: a STORE on 1,000 messages makes 1,000."""
 
     uid: Uid
     message_id: MessageId

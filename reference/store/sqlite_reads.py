@@ -55,6 +55,7 @@ from typing import TypeVar
 
 from reference.message.text import SearchText
 from reference.store.interface import (
+    FlagState,
     MailboxChanges,
     MailboxEntry,
     MailboxId,
@@ -191,7 +192,7 @@ def mailbox_changes(connection: sqlite3.Connection, mailbox_id: MailboxId,
                     since: ModSeq, excluding: Sequence[ModSeq] = ()) -> MailboxChanges:
     def read(connection: sqlite3.Connection) -> MailboxChanges:
         box = get_mailbox(connection, mailbox_id)
-        return MailboxChanges(box, _changed(connection, mailbox_id, since, excluding),
+        return MailboxChanges(box, _flags_changed(connection, mailbox_id, since, excluding),
                               _expunged(connection, mailbox_id, since))
     return snapshot(connection, read)
 
@@ -218,20 +219,31 @@ def expunged_since(connection: sqlite3.Connection, mailbox_id: MailboxId,
 # UID order (its primary key) to skip the sort, checking each row's modseq -- every
 # SELECT and refresh of a 100,000-message mailbox read 100,000 rows to find none.
 CHANGED_SINCE = _ENTRIES + " AND mm.modseq > ? ORDER BY +mm.uid"
-CHANGED_SINCE_EXCLUDING = (_ENTRIES + " AND mm.modseq > ? AND mm.modseq NOT IN"
-                           " (SELECT value FROM json_each(?)) ORDER BY +mm.uid")
+# What a view learns (mailbox_changes): flags and MODSEQ, not sizes and dates to parse.
+_FLAG_STATES = ("SELECT mm.uid, mm.message_id, m.keywords, mm.deleted, mm.modseq"
+                " FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id"
+                " WHERE mm.mailbox_id = ?")
+FLAGS_CHANGED_SINCE = _FLAG_STATES + " AND mm.modseq > ? ORDER BY +mm.uid"
+FLAGS_CHANGED_SINCE_EXCLUDING = (_FLAG_STATES + " AND mm.modseq > ? AND mm.modseq NOT IN"
+                                 " (SELECT value FROM json_each(?)) ORDER BY +mm.uid")
 EXPUNGED_SINCE = ("SELECT uid FROM expunged_uids WHERE mailbox_id = ? AND modseq > ?"
                   " ORDER BY +uid")
 
 
 def _changed(connection: sqlite3.Connection, mailbox_id: MailboxId,
-             since: ModSeq, excluding: Sequence[ModSeq] = ()) -> list[MailboxEntry]:
-    if excluding:
-        return entries(connection.execute(
-            CHANGED_SINCE_EXCLUDING, (mailbox_id, since, json.dumps(sorted(excluding)))
-        ).fetchall(), FlagDecoder())
+             since: ModSeq) -> list[MailboxEntry]:
     return entries(connection.execute(CHANGED_SINCE, (mailbox_id, since)).fetchall(),
                    FlagDecoder())
+
+
+def _flags_changed(connection: sqlite3.Connection, mailbox_id: MailboxId,
+                   since: ModSeq, excluding: Sequence[ModSeq]) -> list[FlagState]:
+    rows = connection.execute(
+        FLAGS_CHANGED_SINCE_EXCLUDING, (mailbox_id, since, json.dumps(sorted(excluding)))
+    ) if excluding else connection.execute(FLAGS_CHANGED_SINCE, (mailbox_id, since))
+    flags = FlagDecoder().flags
+    return [FlagState(uid, message_id, flags(keywords, deleted), modseq)
+            for uid, message_id, keywords, deleted, modseq in rows]
 
 
 def _expunged(connection: sqlite3.Connection, mailbox_id: MailboxId,

@@ -66,7 +66,8 @@ async def test_changes_since_a_modseq_are_read_in_one_snapshot(store: MailStore,
         (1, {SEEN}), (2, {DELETED}), (5, frozenset())]
     assert changes.expunged == [3]
     assert changes.mailbox.highest_modseq == fifth.modseq
-    assert await store.changed_since(inbox.id, known) == changes.changed
+    assert [(e.uid, e.message_id, e.flags, e.modseq)
+            for e in await store.changed_since(inbox.id, known)] == changes.changed
     assert await store.expunged_since(inbox.id, known) == [3]
     latest = await store.mailbox_changes(inbox.id, changes.mailbox.highest_modseq)
     assert (latest.changed, latest.expunged) == ([], [])

@@ -26,8 +26,9 @@ from reference.store.interface import (
 from reference.store.sqlite_commit import SPILL_PAGES
 from reference.store.sqlite_reads import (
     CHANGED_SINCE,
-    CHANGED_SINCE_EXCLUDING,
     EXPUNGED_SINCE,
+    FLAGS_CHANGED_SINCE,
+    FLAGS_CHANGED_SINCE_EXCLUDING,
     MAX_TRIGRAMS,
     fts_query,
 )
@@ -445,7 +446,8 @@ def test_a_string_is_looked_up_as_its_trigrams_each_an_fts5_string_literal() -> 
 
 @pytest.mark.parametrize(("query", "index"), [
     (CHANGED_SINCE, "mailbox_messages_by_modseq"),
-    (CHANGED_SINCE_EXCLUDING, "mailbox_messages_by_modseq"),
+    (FLAGS_CHANGED_SINCE, "mailbox_messages_by_modseq"),
+    (FLAGS_CHANGED_SINCE_EXCLUDING, "mailbox_messages_by_modseq"),
     (EXPUNGED_SINCE, "expunged_uids_by_modseq"),
 ])
 def test_changes_since_a_modseq_are_found_by_the_modseq_index(
