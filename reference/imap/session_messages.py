@@ -298,8 +298,12 @@ class MessageCommands(SessionCore):
                 [entry.message_id for entry in batch]) if texts else {}
             wanted = [entry.message_id for entry in batch
                       if contents or (texts and entry.message_id not in stored)]
-            read = read_already if read_already is not None else \
-                await self.store.message_contents(wanted, structure=parse) if wanted else {}
+            if read_already is not None:
+                read = read_already
+            elif wanted:
+                read = await self.store.message_contents(wanted, structure=parse)
+            else:
+                read = {}
             loaded: list[Loaded] = []
             for entry in batch:
                 text = stored.get(entry.message_id)
@@ -371,10 +375,13 @@ class MessageCommands(SessionCore):
         contents = plan.needs_raw or plan.needs_structure
         # In UID order, which is sequence-number order (RFC 9051 §2.3.1.2); a few
         # messages (a message list) are read with their contents, in one trip.
-        entries, read = await self.store.mailbox_contents(
-            MailboxId(view.mailbox_id), uids, structure=plan.needs_structure,
-            max_octets=CONTENT_BATCH) if contents else (
-            await self.store.mailbox_entries(MailboxId(view.mailbox_id), uids), None)
+        read: dict[MessageId, MessageContent] | None = None
+        if contents:
+            entries, read = await self.store.mailbox_contents(
+                MailboxId(view.mailbox_id), uids, structure=plan.needs_structure,
+                max_octets=CONTENT_BATCH)
+        else:
+            entries = await self.store.mailbox_entries(MailboxId(view.mailbox_id), uids)
         # Messages expunged meanwhile are left out (reported later, §7.5.1).
         entries = [entry for entry in entries if not view.is_ghost(entry.uid)]
         show_recent = not self.rev2
