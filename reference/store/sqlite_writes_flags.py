@@ -31,7 +31,7 @@ from reference.store.sqlite_rows import (
     SEEN,
     FlagDecoder,
     keywords_json,
-    uid_condition,
+    one_of,
     uids_json,
 )
 from reference.store.sqlite_writes import get_mailbox
@@ -80,7 +80,7 @@ def update_flags(connection: sqlite3.Connection, mailbox_id: MailboxId,
     memberships, counters and change log take one statement per kind of change (a STORE
     on 1,000 messages is a handful of statements, not thousands of executions)."""
     box = get_mailbox(connection, mailbox_id)
-    chosen, parameters = uid_condition("mm.uid", request.uids)
+    chosen, parameters = one_of("mm.uid", request.uids)
     rows = connection.execute(
         "SELECT mm.uid, mm.message_id, m.keywords, mm.deleted, mm.modseq"
         " FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id"
@@ -140,7 +140,7 @@ def update_flags(connection: sqlite3.Connection, mailbox_id: MailboxId,
     deleted_delta = 0
     if deleted_changed:
         assert request.deleted is not None
-        chosen, parameters = uid_condition("uid", deleted_changed)
+        chosen, parameters = one_of("uid", deleted_changed)
         connection.execute(
             "UPDATE mailbox_messages SET deleted = ?, modseq = ? WHERE mailbox_id = ?"
             f" AND {chosen}", (int(request.deleted), modseq, mailbox_id, *parameters))
@@ -176,7 +176,7 @@ def _bump_memberships(connection: sqlite3.Connection, mailbox_id: MailboxId,
     other mailboxes by message id (a mailbox holds a message once). How many
     memberships of each mailbox moved."""
     uids = sorted(uid for uid, _ in memberships)
-    chosen, parameters = uid_condition("uid", uids)
+    chosen, parameters = one_of("uid", uids)
     moved = connection.execute(
         f"UPDATE mailbox_messages SET modseq = ? WHERE mailbox_id = ? AND {chosen}",
         (modseq, mailbox_id, *parameters)).rowcount
@@ -233,9 +233,9 @@ def _write_keywords(connection: sqlite3.Connection,
     for (_, new), memberships in changed.items():
         by_new[new] += (message_id for _, message_id in memberships)
     for new, ids in by_new.items():
-        connection.execute("UPDATE messages SET keywords = ?, modseq = ? WHERE id IN"
-                           " (SELECT value FROM json_each(?))",
-                           (keywords_json(new), modseq, uids_json(ids)))
+        chosen, parameters = one_of("id", sorted(ids))
+        connection.execute(f"UPDATE messages SET keywords = ?, modseq = ? WHERE {chosen}",
+                           (keywords_json(new), modseq, *parameters))
 
 
 def _entries(rows: Sequence[Sequence[Any]], new_keywords: _KeywordUpdate,

@@ -32,7 +32,7 @@ from reference.store.sqlite_reads import (
     MAX_TRIGRAMS,
     fts_query,
 )
-from reference.store.sqlite_rows import uid_condition
+from reference.store.sqlite_rows import one_of
 from reference.store.sqlite_schema import SCHEMA_FILE, load_migrations, split_statements
 from reference.store.sqlite_writes import fetch_one
 
@@ -473,7 +473,7 @@ def test_changes_since_a_modseq_are_found_by_the_modseq_index(
 ])
 def test_a_uid_range_is_chosen_by_a_range_of_the_primary_key(
         uids: tuple[int, ...], shape: str) -> None:
-    """uid_condition: a contiguous range (STORE 5000:5999) is one BETWEEN, a range scan
+    """one_of: a contiguous range (STORE 5000:5999) is one BETWEEN, a range scan
     of (mailbox_id, uid); any other set is looked up UID by UID. Both choose exactly the
     UIDs given."""
     with sqlite3.connect(":memory:") as connection:
@@ -481,7 +481,7 @@ def test_a_uid_range_is_chosen_by_a_range_of_the_primary_key(
                            " PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID")
         connection.executemany("INSERT INTO mm VALUES (?, ?)",
                                [(box, uid) for box in (1, 2) for uid in range(1, 10)])
-        condition, parameters = uid_condition("uid", uids)
+        condition, parameters = one_of("uid", uids)
         query = f"SELECT uid FROM mm WHERE mailbox_id = 1 AND {condition} ORDER BY uid"
         chosen = [uid for (uid,) in connection.execute(query, parameters)]
         plan = " / ".join(row[3] for row in connection.execute(
