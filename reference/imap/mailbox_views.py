@@ -74,10 +74,10 @@ class _Copy:
         columns = self.columns
         if changes.expunged:
             columns.remove({int(uid) for uid in changes.expunged})
-        # In UID order: those already here first, then the new ones (RFC 9051 §2.3.1.1:
-        # UIDs ascend, so a new message goes at the end).
+        # In UID order (as the store gives them): those already here first, then the new
+        # ones (RFC 9051 §2.3.1.1: UIDs ascend, so a new message goes at the end).
         newest = columns.max_uid
-        ordered = sorted(changes.changed, key=lambda entry: entry.uid)
+        ordered = changes.changed
         known = [entry for entry in ordered if entry.uid <= newest]
         for entry, position in zip(known, columns.positions(int(e.uid) for e in known),
                                    strict=True):

@@ -157,8 +157,9 @@ class SelectedMailbox:
     def note_changes(self, changed: Sequence[FlagNews], expunged: Iterable[int],
                      highest_modseq: int, *, report_own: frozenset[int] = frozenset()
                      ) -> None:
-        """Record the store's news: ``changed`` entries (new or with new flags),
-        ``expunged`` UIDs, and the mailbox's HIGHESTMODSEQ after them.
+        """Record the store's news: ``changed`` entries (new or with new flags), in UID
+        order as the store gives them, ``expunged`` UIDs, and the mailbox's
+        HIGHESTMODSEQ after them.
 
         ``report_own``: UIDs whose change this session made itself and has already
         reported (STORE's own FETCH responses), so they are not reported twice.
@@ -171,21 +172,23 @@ class SelectedMailbox:
             self._own()
         columns = self.columns
         newest = columns.max_uid
-        ordered = sorted(changed, key=lambda e: e.uid)
-        present = [entry for entry in ordered
-                   if entry.uid <= newest and entry.uid not in self._ghosts]
+        ghosts = self._ghosts
+        present = [entry for entry in changed if entry.uid <= newest and entry.uid not in ghosts]
+        flags_at, set_flags_at = columns.flags_at, columns.set_flags_at
+        unreported = self._unreported_flags
+        known_modseq = self.highest_modseq
         for entry, position in zip(present, columns.positions(e.uid for e in present),
                                    strict=True):
             if position is None:
                 continue             # expunged and already reported: not in the view
-            known = columns.flags_at(position)
-            columns.set_flags_at(position, entry.flags)
+            known = flags_at(position)
+            set_flags_at(position, entry.flags)
             if entry.uid in report_own:
-                self._unreported_flags.pop(entry.uid, None)
-            elif known != entry.flags or entry.modseq > self.highest_modseq:
+                unreported.pop(entry.uid, None)
+            elif known != entry.flags or entry.modseq > known_modseq:
                 # New flags, or a new MODSEQ (RFC 7162 §3.1: a CONDSTORE client is told).
-                self._unreported_flags[entry.uid] = entry
-        for entry in ordered:
+                unreported[entry.uid] = entry
+        for entry in changed:
             if entry.uid > newest:
                 # RFC 9051 §2.3.1.1: UIDs are assigned in ascending order, so a new
                 # message always goes at the end.
