@@ -58,7 +58,7 @@ from reference.imap.search import (
     text_checks,
 )
 from reference.imap.sequence_sets import Intervals, SequenceSet, SequenceSetError
-from reference.imap.session_core import DRAIN_EVERY, SEEN, SessionCore
+from reference.imap.session_core import DRAIN_EVERY, FLAG_RUN, SEEN, SessionCore
 from reference.message.headers import scan_header
 from reference.message.mime import parse_message
 from reference.message.model import ParsedMessage
@@ -358,8 +358,13 @@ class MessageCommands(SessionCore):
                     await self.out.drain()
             return
         flags_at = view.flags_at
-        rows = [(msn, uids[msn - 1], flags_at(msn)) for msn in msns]
-        await self.send_flags(rows, with_uid=SimpleAtt(FetchAttName.UID) in plan.atts)
+        with_uid = SimpleAtt(FetchAttName.UID) in plan.atts
+        # A run at a time: a UID FETCH 1:* (FLAGS) of 100,000 messages holds one run's
+        # rows, not 100,000.
+        for start in range(0, len(msns), FLAG_RUN):
+            await self.send_flags([(msn, uids[msn - 1], flags_at(msn))
+                                   for msn in msns[start:start + FLAG_RUN]],
+                                  with_uid=with_uid)
 
     async def fetch_from_store(self, plan: FetchPlan, msns: list[int], *, sets_seen: bool
                                ) -> None:

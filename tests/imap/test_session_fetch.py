@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from reference.imap import session_messages
+from reference.imap import session_core, session_messages
 from reference.imap.commands import Fetch, Select
-from reference.imap.response_data import BodySectionItem, FetchData
+from reference.imap.response_data import BodySectionItem, FetchData, FetchFlagsRun
 from reference.imap.responses import Condition, StatusResponse
 from reference.imap.states import State
 from reference.store.interface import Account, MailStore, MessageId
@@ -65,3 +65,25 @@ async def test_a_fetch_reads_in_batches_what_does_not_fit_in_one_read(
     monkeypatch.setattr(session_messages, "CONTENT_BATCH", 2 * len(raws[0]))
     assert await answers() == expected
     assert [len(batch) for batch in batches] == [2, 2, 2]
+
+
+async def test_a_fetch_of_flags_is_answered_a_run_at_a_time(
+        store: MailStore, alice: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    """UID FETCH 1:* (UID FLAGS), what a client's resync sends, is answered from the view
+    in runs of FLAG_RUN messages, the rows of each made when it is sent; RFC 9051
+    §7.5.2: every message once, in order, with its flags, across the runs."""
+    for number in range(1, MESSAGES + 1):
+        await deliver(store, alice.id, raw=message_bytes(f"Message {number}"),
+                      keywords=frozenset({"\\Seen"}) if number % 2 else frozenset())
+    session, out = logged_in(store, alice)
+    await session.handle(Select("a1", "INBOX"))
+    monkeypatch.setattr(session_messages, "FLAG_RUN", 4)
+    monkeypatch.setattr(session_core, "FLAG_RUN", 4)
+    out.sent.clear()
+    await session.handle(_fetch(b"a2 UID FETCH 1:* (UID FLAGS)\r\n"))
+    runs = [r for r in out.sent if isinstance(r, FetchFlagsRun)]
+    assert [len(run.rows) for run in runs] == [4, 2]
+    assert [row for run in runs for row in run.rows] == [
+        (number, number, frozenset({"\\Seen"}) if number % 2 else frozenset())
+        for number in range(1, MESSAGES + 1)]
+    assert all(run.with_uid for run in runs)
