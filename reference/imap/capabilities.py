@@ -9,7 +9,7 @@ names, CONDSTORE or QRESYNC data). ``Modes`` is that knowledge as one immutable 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from reference.imap.commands import (
@@ -90,11 +90,28 @@ def enableable(requested: Iterable[str], advertised: Iterable[str]) -> tuple[str
 
 @dataclass(frozen=True, slots=True)
 class Modes:
-    """What one connection has advertised and enabled (names upper-cased)."""
+    """What one connection has advertised and enabled (names upper-cased).
+
+    ``rev2``: IMAP4rev2 forms: after ENABLE IMAP4rev2, or on a server that offers
+    IMAP4rev2 without IMAP4rev1 (RFC 9051 Appendix E: "Servers advertising both
+    IMAP4rev1 and IMAP4rev2 MUST NOT generate UTF-8-quoted strings unless the client has
+    issued "ENABLE IMAP4rev2""). ``utf8``: UTF-8 in quoted strings and mailbox names:
+    IMAP4rev2 (RFC 9051 §5.1 "mailbox names are encoded in Net-Unicode") or ENABLE
+    UTF8=ACCEPT (RFC 6855 §3). Both are worked out once per change of the modes (they
+    are read for every response written), not on each read.
+    """
 
     advertised: frozenset[str] | None = None     # None until the first CAPABILITY
     enabled: frozenset[str] = frozenset()
     condstore_aware: bool = False                # RFC 7162 §3.1 "CONDSTORE-aware client"
+    rev2: bool = field(init=False, compare=False, repr=False)
+    utf8: bool = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        rev2 = "IMAP4REV2" in self.enabled or (
+            self.has(Capability.IMAP4REV2) and not self.has(Capability.IMAP4REV1))
+        object.__setattr__(self, "rev2", rev2)
+        object.__setattr__(self, "utf8", rev2 or "UTF8=ACCEPT" in self.enabled)
 
     def advertise(self, capabilities: Iterable[str]) -> Modes:
         return replace(self, advertised=frozenset(c.upper() for c in capabilities))
@@ -115,22 +132,6 @@ class Modes:
 
     def has(self, capability: Capability) -> bool:
         return self.advertised is not None and capability.value.upper() in self.advertised
-
-    @property
-    def rev2(self) -> bool:
-        """IMAP4rev2 forms: after ENABLE IMAP4rev2, or on a server that offers IMAP4rev2
-        without IMAP4rev1 (RFC 9051 Appendix E: "Servers advertising both IMAP4rev1 and
-        IMAP4rev2 MUST NOT generate UTF-8-quoted strings unless the client has issued
-        "ENABLE IMAP4rev2"")."""
-        if "IMAP4REV2" in self.enabled:
-            return True
-        return (self.has(Capability.IMAP4REV2) and not self.has(Capability.IMAP4REV1))
-
-    @property
-    def utf8(self) -> bool:
-        """UTF-8 in quoted strings and mailbox names: IMAP4rev2 (RFC 9051 §5.1 "mailbox
-        names are encoded in Net-Unicode") or ENABLE UTF8=ACCEPT (RFC 6855 §3)."""
-        return self.rev2 or "UTF8=ACCEPT" in self.enabled
 
     @property
     def condstore(self) -> bool:
