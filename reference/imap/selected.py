@@ -24,6 +24,7 @@ modseq, UIDs expunged) and turns the ``Updates`` into responses.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -155,14 +156,15 @@ class SelectedMailbox:
     # --- what the store says happened --------------------------------------------------
 
     def note_changes(self, changed: Sequence[FlagNews], expunged: Iterable[int],
-                     highest_modseq: int, *, report_own: frozenset[int] = frozenset()
-                     ) -> None:
+                     highest_modseq: int, *, report_own: AbstractSet[int] = frozenset()
+                     ) -> list[tuple[int, FlagNews]]:
         """Record the store's news: ``changed`` entries (new or with new flags), in UID
         order as the store gives them, ``expunged`` UIDs, and the mailbox's
-        HIGHESTMODSEQ after them.
+        HIGHESTMODSEQ after them. Returns the changed entries that were in the view
+        already, each with its position (its message sequence number less one).
 
-        ``report_own``: UIDs whose change this session made itself and has already
-        reported (STORE's own FETCH responses), so they are not reported twice.
+        ``report_own``: UIDs whose change this session made itself and reports itself
+        (STORE's own FETCH responses), so they are not reported twice.
         """
         for uid in expunged:
             if uid not in self._ghosts and uid in self.columns:
@@ -177,10 +179,12 @@ class SelectedMailbox:
         flags_at, set_flags_at = columns.flags_at, columns.set_flags_at
         unreported = self._unreported_flags
         known_modseq = self.highest_modseq
+        applied: list[tuple[int, FlagNews]] = []
         for entry, position in zip(present, columns.positions(e.uid for e in present),
                                    strict=True):
             if position is None:
                 continue             # expunged and already reported: not in the view
+            applied.append((position, entry))
             known = flags_at(position)
             set_flags_at(position, entry.flags)
             if entry.uid in report_own:
@@ -195,6 +199,7 @@ class SelectedMailbox:
                 columns.append(entry.uid, entry.flags)
                 newest = entry.uid
         self.highest_modseq = max(self.highest_modseq, highest_modseq)
+        return applied
 
     def _own(self) -> None:
         """Copy ``columns`` if they are shared, before changing them."""

@@ -271,5 +271,9 @@ class SessionCore:
     def target_uids(self, msns: Iterable[int]) -> list[Uid]:
         """The UIDs of those messages that are not ghosts."""
         view = self.require_selected()
-        return [Uid(view.uid_at(msn)) for msn in msns if not view.is_ghost(view.uid_at(msn))]
+        uids = view.uids
+        found = [Uid(uids[msn - 1]) for msn in msns]
+        if view.has_ghosts:
+            found = [uid for uid in found if not view.is_ghost(uid)]
+        return found
 

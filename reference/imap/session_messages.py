@@ -466,9 +466,8 @@ class MessageCommands(SessionCore):
             case StoreAction.REPLACE:
                 update = await self.store.update_flags(MailboxId(view.mailbox_id), uids,
                                                        replace=flags)
-        own = frozenset(entry.uid for entry in update.entries)
-        view.note_changes(update.entries, (),
-                          view.highest_modseq, report_own=own)
+        own = {entry.uid for entry in update.entries}
+        applied = view.note_changes(update.entries, (), view.highest_modseq, report_own=own)
         self.own_changes.update(own)
         if update.modseq is not None:
             self.own_modseqs.add(int(update.modseq))
@@ -476,12 +475,8 @@ class MessageCommands(SessionCore):
             # §6.4.6: the server returns "an untagged FETCH response with the new flags
             # of each message"; .SILENT: "the server SHOULD NOT" (others' changes still
             # go out, with the updates).
-            # The entries ascend by UID: their positions are found in one pass.
-            positions = view.columns.positions(entry.uid for entry in update.entries)
-            rows = [(position + 1, entry.uid, entry.flags)
-                    for entry, position in zip(update.entries, positions, strict=True)
-                    if position is not None]
-            await self.send_flags(rows, with_uid=command.uid)
+            await self.send_flags([(position + 1, entry.uid, entry.flags)
+                                   for position, entry in applied], with_uid=command.uid)
         if ghosts and not command.uid:
             return no(command.tag, "Some of the messages were expunged; the others were "
                                    "updated", ResponseCode.EXPUNGEISSUED)
