@@ -182,14 +182,26 @@ class MailboxCommands(SessionCore):
         if command.special_use:
             uses = [_SPECIAL_USES.get(use.upper()) for use in command.special_use]
             if len(uses) > 1 or uses[0] is None:
-                # RFC 6154 §3: "the server MUST return a NO response with the USEATTR
-                # response code" for a special-use it cannot set.
+                # RFC 6154 §3 MUST: "If the server cannot create a mailbox with the
+                # designated special use defined, for whatever reason, it MUST NOT create
+                # the mailbox, and MUST respond to the CREATE command with a tagged NO
+                # response"; SHOULD: "the server SHOULD include the new "USEATTR" response
+                # code in the tagged response".
                 return failed(command.tag, "One of \\Drafts \\Sent \\Trash \\Junk "
                               "\\Archive may be set on a mailbox", ResponseCode.USEATTR).response
             special_use = uses[0]
         if name == INBOX or await self.store.get_mailbox(account.id, name) is not None:
             return failed(command.tag, f"Mailbox {self.named(name)} exists",
                           ResponseCode.ALREADYEXISTS).response
+        if special_use is not None and any(
+                mailbox.special_use is special_use
+                for mailbox in await self.store.list_mailboxes(account.id)):
+            # RFC 6154 §3 MAY: "servers MAY refuse the creation, considering the
+            # designation to be a conflict" (the store keeps one mailbox per special use),
+            # and SHOULD "include the new "USEATTR" response code". Checked before the
+            # superiors are made, so that a refused CREATE creates nothing.
+            return failed(command.tag, f"Another mailbox is {special_use.value}",
+                          ResponseCode.USEATTR).response
         # RFC 9051 §6.3.4: "the server SHOULD create any superior hierarchical names that
         # are needed for the CREATE command to be successfully completed."
         await self.create_superiors(name)

@@ -25,7 +25,13 @@ from conformance.suites.imap.support import (
     show,
 )
 from conformance.suites.imap.test_rfc9051_list import _listed, _upper
-from reference.imap.responses import CapabilityData, Condition, ListData, StatusResponse
+from reference.imap.responses import (
+    CapabilityData,
+    Condition,
+    ListData,
+    ResponseCode,
+    StatusResponse,
+)
 
 pytestmark = pytest.mark.protocol("imap")
 
@@ -191,6 +197,28 @@ def test_create_that_cannot_set_the_use_creates_nothing(session: ImapDriver,
         else:
             expect_no(done, command)
             assert not listed, f"{command} was refused ({show(done)}), yet {name} exists"
+
+
+@pytest.mark.requirement(rfc=6154, section="3", level="SHOULD", ids=("RFC6154-3-6",))
+@pytest.mark.needs("CREATE-SPECIAL-USE")
+def test_create_refused_for_its_use_says_useattr(session: ImapDriver, scratch: Scratch) -> None:
+    """§3: "If the reason for the failure is related to the special-use attribute (the
+    specified special use is not supported or cannot be assigned to the specified
+    mailbox), the server SHOULD include the new "USEATTR" response code in the tagged
+    response": for each CREATE with USE refused where the same name is then created
+    without USE (so the name was not the reason)."""
+    refused = 0
+    for uses in [(UNKNOWN_USE,), *((use,) for use in USE_ATTRIBUTES), ("\\Drafts", "\\Sent")]:
+        name = scratch.name(session, "use")
+        command = f"CREATE {quote(name)} (USE ({' '.join(uses)}))"
+        done = session.command(command)
+        if done.ok or not session.create(name).ok:
+            continue
+        refused += 1
+        assert done.tagged.code is ResponseCode.USEATTR, (
+            f"{command}: refused with {show(done)!r}, though CREATE {name} without USE "
+            "succeeds: the special use is the reason, and [USEATTR] says so")
+    assert refused, "no CREATE with USE was refused (the unknown use at least must be)"
 
 
 @pytest.mark.requirement(rfc=6154, section="3", level="MUST", ids=("RFC6154-3-9",))
