@@ -155,7 +155,7 @@ def scan_header(raw: bytes, start: int, end: int, max_fields: int) -> HeaderScan
     pos = start
     # A field and its continuation lines at a time, each matched by one regular
     # expression: the header of a message list's FETCH is scanned per message, and a
-    # loop over its lines in Python took three times as long.
+    # loop over its lines in Python took a third longer (folded Received fields).
     while pos < end:
         field = _FOLDED_FIELD.match(raw, pos, end)
         if field is not None:
