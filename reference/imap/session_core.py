@@ -180,7 +180,7 @@ class SessionCore:
             view.note_changes(changes.changed,
                               [int(uid) for uid in changes.expunged],
                               int(changes.mailbox.highest_modseq),
-                              report_own=frozenset(self.own_changes))
+                              report_own=self.own_changes)
             if not self.rev2 and view.max_uid > newest:
                 await self.claim_recent(view)
         self.own_changes.clear()
