@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import platform
+from collections.abc import Callable
+from dataclasses import replace
+
 import pytest
 
-from conformance.drivers.imap import ImapDriver
-from conformance.suites.imap.support import expect_ok, expect_refused, only
-from reference.imap.responses import CapabilityData, EnabledData, IdData
+from conformance.drivers.imap import Completion, ImapDriver, quote
+from conformance.suites.imap import messages
+from conformance.suites.imap.support import (
+    Scratch,
+    expect_ok,
+    expect_refused,
+    load,
+    only,
+    show,
+    without_recent,
+)
+from conformance.targets import Account
+from reference.imap.response_data import FlagsItem
+from reference.imap.responses import (
+    CapabilityData,
+    EnabledData,
+    FetchData,
+    IdData,
+    RecentData,
+    StatusResponse,
+)
 
 pytestmark = pytest.mark.protocol("imap")
 
@@ -108,3 +130,143 @@ def test_id(request: pytest.FixtureRequest, arguments: str, state: str) -> None:
         "imap" if state == "not authenticated" else "imap_login")
     done = expect_ok(driver.command(f"ID {arguments}"), f"ID {arguments} ({state})")
     _check_id(only(done.of_type(IdData), "untagged ID response"))
+
+
+# RFC 2971 §3 MUST NOT: "Implementations MUST NOT make operational changes based on the
+# data sent as part of the ID command": no capability, response or refusal may depend on
+# what a client says of itself. The suite says only what is true of itself (§3: "MUST NOT
+# send false information in an ID command"), so it cannot pose as a client a server may
+# single out; it varies what it says instead: nothing (NIL), "can not or will not specify"
+# (NIL values, §3.1), who it is, and a list at every §3.3 limit.
+def _at_the_limits() -> str:
+    """30 field-value pairs, one field of 30 octets and one value of 1024 (§3.3: the
+    most an implementation may send); the padding says what it is."""
+    pairs = [("name", "rfcmail-conformance"),
+             ("x-rfcmail-field-of-30-octets".ljust(30, "-"), "a field name of 30 octets"),
+             ("x-rfcmail-value-of-1024", ("padding to the 1024 octets RFC 2971 section 3.3 "
+                                          "allows; " * 20)[:1024])]
+    pairs += [(f"x-rfcmail-pair-{n:02}", f"pair {n} of 30") for n in range(4, 31)]
+    return "(" + " ".join(f"{quote(field)} {quote(value)}" for field, value in pairs) + ")"
+
+
+IDENTITIES = {
+    "nil": "NIL",
+    "unspecified": '("name" NIL "version" NIL "os" NIL "vendor" NIL)',
+    "conformance": (f'("name" "rfcmail-conformance" "vendor" "rfcmail" "os" '
+                    f'{quote(platform.system())} "os-version" {quote(platform.release())})'),
+    "at-the-limits": _at_the_limits(),
+}
+
+
+def _identify(driver: ImapDriver, identity: str, state: str) -> None:
+    done = expect_ok(driver.command(f"ID {IDENTITIES[identity]}"),
+                     f"ID ({identity}, {state}; RFC 2971 §3 MUST NOT: servers must not "
+                     "refuse service based on information from the ID command)")
+    _check_id(only(done.of_type(IdData), "untagged ID response"))
+
+
+def _capability(driver: ImapDriver) -> frozenset[str]:
+    expect_ok(driver.capability(), "CAPABILITY")
+    return driver.capabilities
+
+
+@pytest.mark.requirement(rfc=2971, section="3", level="MUST NOT",
+                         ids=("RFC2971-3-1", "RFC2971-3-2", "RFC2971-3-4"))
+@pytest.mark.needs("ID")
+@pytest.mark.parametrize("identity", IDENTITIES)
+def test_id_changes_no_capability(imap_factory: Callable[..., ImapDriver], accounts: list[Account],
+                                  identity: str) -> None:
+    """RFC 2971 §3: "Servers MUST NOT provide features to a client or otherwise optimize
+    for a particular client by using information from the ID command" (nor "work around
+    client bugs"): after ID, before and after LOGIN, CAPABILITY lists what it lists to a
+    client that sent no ID."""
+    account = accounts[0]
+    plain = imap_factory()
+    plain_before = _capability(plain)
+    expect_ok(plain.login(account.user, account.password), f"LOGIN as {account.user}")
+    plain_after = _capability(plain)
+
+    identified = imap_factory()
+    _identify(identified, identity, "not authenticated")
+    before = _capability(identified)
+    expect_ok(identified.login(account.user, account.password), f"LOGIN as {account.user}")
+    _identify(identified, identity, "authenticated")
+    after = _capability(identified)
+    for state, without, with_id in (("before LOGIN", plain_before, before),
+                                    ("after LOGIN", plain_after, after)):
+        assert with_id == without, (
+            f"CAPABILITY {state} after ID {identity}: added {sorted(with_id - without)}, "
+            f"removed {sorted(without - with_id)} against a session without ID (RFC 2971 "
+            "§3 MUST NOT make operational changes based on the ID command)")
+
+
+def _observed(done: Completion) -> list[object]:
+    """A command's responses less what two sessions alike may differ in: the human
+    texts, the ID and \\Recent (RFC 3501's flag of one session)."""
+    seen: list[object] = [done.tagged.condition, done.tagged.code, done.tagged.code_data]
+    for response in done.untagged:
+        if isinstance(response, RecentData | IdData):
+            continue
+        if isinstance(response, StatusResponse):
+            response = replace(response, text="")
+        elif isinstance(response, FetchData):
+            response = replace(response, items=tuple(
+                FlagsItem(tuple(sorted(without_recent(item.flags))))
+                if isinstance(item, FlagsItem) else item for item in response.items))
+        seen.append(response)
+    return seen
+
+
+def _workload(driver: ImapDriver, mailbox: str) -> dict[str, list[object]]:
+    """What the server answers to a client's usual first commands, by command."""
+    commands = []
+    candidates = [c for c in ("IMAP4rev2", "CONDSTORE", "QRESYNC", "UTF8=ACCEPT")
+                  if c.upper() in driver.capabilities]
+    if candidates and {"ENABLE", "IMAP4REV2"} & driver.capabilities:
+        commands.append("ENABLE " + " ".join(candidates))
+    if {"NAMESPACE", "IMAP4REV2"} & driver.capabilities:
+        commands.append("NAMESPACE")
+    commands += [f'LIST "" {quote(mailbox)}',
+                 f"STATUS {quote(mailbox)} (MESSAGES UIDNEXT UIDVALIDITY UNSEEN)",
+                 f"EXAMINE {quote(mailbox)}",
+                 "FETCH 1:* (FLAGS UID INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE "
+                 "BODY.PEEK[])"]
+    return {command: _observed(driver.command(command)) for command in commands}
+
+
+@pytest.mark.requirement(rfc=2971, section="3", level="MUST NOT",
+                         ids=("RFC2971-3-1", "RFC2971-3-2", "RFC2971-3-4", "RFC2971-3-6"))
+@pytest.mark.needs("ID")
+@pytest.mark.parametrize("identity", IDENTITIES)
+def test_id_changes_no_service(imap_factory: Callable[..., ImapDriver], accounts: list[Account],
+                               scratch: Scratch, identity: str) -> None:
+    """RFC 2971 §3: "Servers MUST NOT deny access to or refuse service for a client based
+    on information from the ID command", nor "work around client bugs" or "optimize for a
+    particular client" with it: after ID, LOGIN succeeds, and a mailbox is listed,
+    examined and fetched from exactly as for a client that sent no ID."""
+    account = accounts[0]
+    provisioner = imap_factory(login=True)
+    mailbox = scratch.create(provisioner, "id")
+    load(provisioner, mailbox, [(messages.SIMPLE, ("\\Flagged",)), (messages.MULTIPART, ())],
+         examine=True)
+    plain = imap_factory()
+    expect_ok(plain.login(account.user, account.password), f"LOGIN as {account.user}")
+    expected = _workload(plain, mailbox)
+
+    identified = imap_factory()
+    _identify(identified, identity, "not authenticated")
+    done = identified.login(account.user, account.password)
+    assert done.ok, (
+        f"LOGIN as {account.user} after ID {identity}: {show(done)!r} (RFC 2971 §3 MUST "
+        "NOT deny access based on information from the ID command)")
+    _identify(identified, identity, "authenticated")
+    for command, seen in _workload(identified, mailbox).items():
+        assert command in expected, (
+            f"after ID {identity} the session offers {command.split()[0]}, a session "
+            "without ID does not (RFC 2971 §3 MUST NOT)")
+        differ = [(a, b) for a, b in zip(seen, expected[command], strict=False) if a != b]
+        assert seen == expected[command], (
+            f"{command} after ID {identity} answers otherwise than without ID: "
+            f"{differ[0] if differ else (len(seen), len(expected[command]))!r} (with ID, "
+            "without; RFC 2971 §3 MUST NOT make operational changes based on the ID "
+            "command)")
