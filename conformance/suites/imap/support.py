@@ -25,6 +25,7 @@ from reference.imap.grammar_fetch import Section
 from reference.imap.response_data import (
     BodySectionItem,
     BodyStructureItem,
+    CapabilityData,
     EnvelopeItem,
     FlagsItem,
     InternalDateItem,
@@ -70,6 +71,14 @@ def show(done: Completion | StatusResponse) -> str:
         name = status.code.value if isinstance(status.code, ResponseCode) else status.code
         code = f"[{name}] "
     return f"{status.condition.value} {code}{status.text}".strip()
+
+
+def capabilities_now(driver: ImapDriver) -> frozenset[str]:
+    """What a CAPABILITY command lists now (upper case): capabilities change with the
+    state (RFC 9051 §6.2.3), so a test compares them by asking again."""
+    done = expect_ok(driver.capability(), "CAPABILITY")
+    return frozenset(c.upper() for data in done.of_type(CapabilityData)
+                     for c in data.capabilities)
 
 
 def expect_ok(done: Completion, what: str) -> Completion:

@@ -12,6 +12,7 @@ from conformance.drivers.imap import Completion, ImapDriver, quote
 from conformance.suites.imap import messages
 from conformance.suites.imap.support import (
     Scratch,
+    capabilities_now,
     expect_ok,
     expect_refused,
     load,
@@ -165,11 +166,6 @@ def _identify(driver: ImapDriver, identity: str, state: str) -> None:
     _check_id(only(done.of_type(IdData), "untagged ID response"))
 
 
-def _capability(driver: ImapDriver) -> frozenset[str]:
-    expect_ok(driver.capability(), "CAPABILITY")
-    return driver.capabilities
-
-
 @pytest.mark.requirement(rfc=2971, section="3", level="MUST NOT",
                          ids=("RFC2971-3-1", "RFC2971-3-2", "RFC2971-3-4"))
 @pytest.mark.needs("ID")
@@ -182,16 +178,16 @@ def test_id_changes_no_capability(imap_factory: Callable[..., ImapDriver], accou
     client that sent no ID."""
     account = accounts[0]
     plain = imap_factory()
-    plain_before = _capability(plain)
+    plain_before = capabilities_now(plain)
     expect_ok(plain.login(account.user, account.password), f"LOGIN as {account.user}")
-    plain_after = _capability(plain)
+    plain_after = capabilities_now(plain)
 
     identified = imap_factory()
     _identify(identified, identity, "not authenticated")
-    before = _capability(identified)
+    before = capabilities_now(identified)
     expect_ok(identified.login(account.user, account.password), f"LOGIN as {account.user}")
     _identify(identified, identity, "authenticated")
-    after = _capability(identified)
+    after = capabilities_now(identified)
     for state, without, with_id in (("before LOGIN", plain_before, before),
                                     ("after LOGIN", plain_after, after)):
         assert with_id == without, (

@@ -19,14 +19,13 @@ from conformance.drivers import GrammarViolation
 from conformance.drivers.imap import ImapDriver, quote
 from conformance.suites.imap.support import (
     Scratch,
+    capabilities_now,
     expect_no,
-    expect_ok,
     list_names,
     show,
 )
 from conformance.suites.imap.test_rfc9051_list import _listed, _upper
 from reference.imap.responses import (
-    CapabilityData,
     Condition,
     ListData,
     ResponseCode,
@@ -93,11 +92,6 @@ def _some_special_use(session: ImapDriver, scratch: Scratch) -> Iterator[dict[st
             session.delete(name)
 
 
-def _fresh_capabilities(session: ImapDriver) -> set[str]:
-    done = expect_ok(session.capability(), "CAPABILITY")
-    return {c.upper() for data in done.of_type(CapabilityData) for c in data.capabilities}
-
-
 @pytest.mark.requirement(rfc=6154, section="2", level="MUST", ids=("RFC6154-2-2",))
 @pytest.mark.needs(EXTENDED)
 def test_special_use_list_options_come_with_the_capability(session: ImapDriver) -> None:
@@ -107,7 +101,7 @@ def test_special_use_list_options_come_with_the_capability(session: ImapDriver) 
     SPECIAL-USE in its CAPABILITY response."""
     selection = session.command('LIST (SPECIAL-USE) "" "INBOX"')
     returns = session.command('LIST "" "INBOX" RETURN (SPECIAL-USE)')
-    capabilities = _fresh_capabilities(session)
+    capabilities = capabilities_now(session)
     if not selection.ok and not returns.ok:
         if "SPECIAL-USE" in capabilities:
             pytest.fail(f"SPECIAL-USE is advertised, yet LIST (SPECIAL-USE) gives "
@@ -229,7 +223,7 @@ def test_a_server_doing_both_advertises_both(session: ImapDriver, scratch: Scrat
     SPECIAL-USE; one that advertises SPECIAL-USE and sets a special use given on CREATE
     lists CREATE-SPECIAL-USE. (Finding that out sends USE unadvertised, which §3 forbids
     clients: a server that does not do it may answer NO or BAD, or ignore it.)"""
-    capabilities = _fresh_capabilities(session)
+    capabilities = capabilities_now(session)
     if "CREATE-SPECIAL-USE" in capabilities:
         done = session.command('LIST "" "INBOX" RETURN (SPECIAL-USE)')
         if done.ok:
