@@ -438,11 +438,15 @@ class MailStore(Protocol):
     async def read_blob(self, blob_id: BlobId) -> bytes | None: ...
 
     async def message_contents(self, message_ids: Iterable[MessageId], *,
-                               structure: bool = True
+                               structure: bool = True, headers_only: bool = False
                                ) -> dict[MessageId, MessageContent]:
         """The bytes and stored structure (``NewMessage.structure``, if any; None when
         ``structure`` is false) of those messages that exist, in one read: a FETCH or
-        SEARCH of many messages."""
+        SEARCH of many messages. With ``headers_only``, the bytes are only a prefix of
+        the message that holds its whole header section and the empty line ending it
+        (RFC 5322 §2.1), or the whole message when it has no empty line, and there is
+        no structure: what a FETCH of header fields alone needs, without reading
+        bodies."""
         ...
 
     # --- IMAP views of a mailbox (MailboxNotFound when it is gone)
@@ -457,13 +461,14 @@ class MailStore(Protocol):
         ...
 
     async def mailbox_contents(self, mailbox_id: MailboxId, uids: Iterable[Uid], *,
-                               structure: bool = True, max_octets: int
+                               structure: bool = True, max_octets: int,
+                               headers_only: bool = False
                                ) -> tuple[list[MailboxEntry],
                                           dict[MessageId, MessageContent] | None]:
         """``mailbox_entries`` and, when their messages come to at most ``max_octets``
-        in all, their ``message_contents``, in one read: a message list's FETCH of a
-        screenful costs one trip to the store, not two. None for the contents when they
-        are larger (the caller reads them in batches)."""
+        in all, their ``message_contents`` (``headers_only`` as there), in one read: a
+        message list's FETCH of a screenful costs one trip to the store, not two. None
+        for the contents when they are larger (the caller reads them in batches)."""
         ...
 
     async def mailbox_changes(self, mailbox_id: MailboxId, since: ModSeq, *,

@@ -449,9 +449,12 @@ class SqliteStore:
         return None if row is None else bytes(row[0])
 
     async def message_contents(self, message_ids: Iterable[MessageId], *,
-                               structure: bool = True
+                               structure: bool = True, headers_only: bool = False
                                ) -> dict[MessageId, MessageContent]:
         wanted = uids_json(message_ids)
+        if headers_only:
+            return await self._read(lambda connection: reads.message_headers(
+                connection, wanted))
         return await self._read(lambda connection: reads.message_contents(
             connection, wanted, structure=structure))
 
@@ -467,12 +470,14 @@ class SqliteStore:
             connection, mailbox_id, wanted))
 
     async def mailbox_contents(self, mailbox_id: MailboxId, uids: Iterable[Uid], *,
-                               structure: bool = True, max_octets: int
+                               structure: bool = True, max_octets: int,
+                               headers_only: bool = False
                                ) -> tuple[list[MailboxEntry],
                                           dict[MessageId, MessageContent] | None]:
         wanted = uids_json(prepare_uids(uids))
         return await self._read(lambda connection: reads.mailbox_contents(
-            connection, mailbox_id, wanted, structure=structure, max_octets=max_octets))
+            connection, mailbox_id, wanted, structure=structure, max_octets=max_octets,
+            headers_only=headers_only))
 
     async def mailbox_changes(self, mailbox_id: MailboxId, since: ModSeq, *,
                               excluding: Collection[ModSeq] = ()) -> MailboxChanges:

@@ -157,14 +157,18 @@ def mailbox_entries(connection: sqlite3.Connection, mailbox_id: MailboxId,
 
 
 def mailbox_contents(connection: sqlite3.Connection, mailbox_id: MailboxId, uids_json: str,
-                     *, structure: bool, max_octets: int
+                     *, structure: bool, max_octets: int, headers_only: bool = False
                      ) -> tuple[list[MailboxEntry], dict[MessageId, MessageContent] | None]:
     def read(connection: sqlite3.Connection
              ) -> tuple[list[MailboxEntry], dict[MessageId, MessageContent] | None]:
         found = _entries_of(connection, mailbox_id, uids_json)
+        # Counted whole, headers_only or not: a message whose header has no end is read
+        # whole, so this bounds what is read either way.
         if sum(entry.size for entry in found) > max_octets:
             return found, None
         ids = json.dumps([entry.message_id for entry in found])
+        if headers_only:
+            return found, message_headers(connection, ids)
         return found, message_contents(connection, ids, structure=structure)
     return snapshot(connection, read)
 
@@ -192,6 +196,41 @@ def message_contents(connection: sqlite3.Connection, ids_json: str, *, structure
            " WHERE m.id IN (SELECT value FROM json_each(?))")
     return {MessageId(message_id): (bytes(data), stored)
             for message_id, data, stored in connection.execute(sql, (ids_json,))}
+
+
+# A message's header section is read as a prefix of its bytes this long, which holds
+# most headers (a long Received chain and DKIM signatures included), then eight times
+# as long, and so on, until the empty line ending it is in it or the whole message is.
+HEADER_PREFIX = 8192
+# RFC 5322 §2.1: the header section ends at "an empty line": where a line starts (at
+# the start, or after an LF) with CRLF or a bare LF, as headers.scan_header finds it.
+_HEADER_END = re.compile(rb"(?:\A|\n)\r?\n")
+_PREFIXES = ("SELECT m.id, substr(b.data, 1, ?), b.size FROM messages m"
+             " JOIN blobs b ON b.id = m.blob_id")
+
+
+def message_headers(connection: sqlite3.Connection, ids_json: str
+                    ) -> dict[MessageId, MessageContent]:
+    """The header sections of those messages that exist, for a FETCH of header fields
+    alone (a client's message list): each a prefix of the message's bytes that holds
+    its whole header section and the empty line ending it -- or the whole message, when
+    it has no empty line. No structure. The bodies, most of a message's bytes, are not
+    read."""
+    found: dict[MessageId, MessageContent] = {}
+    for message_id, prefix, size in connection.execute(
+            _PREFIXES + " WHERE m.id IN (SELECT value FROM json_each(?))",
+            (HEADER_PREFIX, ids_json)).fetchall():
+        length = HEADER_PREFIX
+        while len(prefix) < size and _HEADER_END.search(prefix) is None:
+            length *= 8
+            row = connection.execute(_PREFIXES + " WHERE m.id = ?",
+                                     (length, message_id)).fetchone()
+            if row is None:
+                break                   # removed meanwhile (not in a snapshot)
+            prefix = row[1]
+        else:
+            found[MessageId(message_id)] = (bytes(prefix), None)
+    return found
 
 
 def mailbox_changes(connection: sqlite3.Connection, mailbox_id: MailboxId,

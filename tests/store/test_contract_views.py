@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from reference.message.headers import scan_header
 from reference.message.text import SearchText
 from reference.store.interface import (
     Account,
@@ -374,6 +375,49 @@ async def test_message_contents_reads_bytes_and_structure_of_many(store: MailSto
     assert contents == {first.message_id: (b"Subject: one\r\n\r\n1\r\n", '{"kept": 1}'),
                         second.message_id: (b"Subject: two\r\n\r\n2\r\n", None)}
     assert await store.message_contents([]) == {}
+
+
+# Messages whose header sections a FETCH of header fields alone must get whole: a plain
+# one with a long body, one whose header is longer than any first read of it, one with
+# no empty line at all (its header is the whole message, RFC 5322 §2.1), LF-only line
+# ends, and an empty header (the message starts with the empty line, RFC 2046 §5.1.1).
+_BODY = b"Body line of a long body.\r\n" * 4000
+_HEADER_CASES = {
+    "plain": b"Subject: one\r\nTo: a@example.com\r\n\r\n" + _BODY,
+    "long header": b"".join(b"X-Trace-%d: %s\r\n" % (n, b"v" * 70) for n in range(400))
+                   + b"Subject: last\r\n\r\n" + _BODY,
+    "no empty line": b"".join(b"X-Only-%d: header\r\n" % n for n in range(2000)),
+    "LF only": b"Subject: lf\nTo: a@example.com\n\n" + _BODY.replace(b"\r\n", b"\n"),
+    "empty header": b"\r\n" + _BODY,
+}
+
+
+async def test_message_contents_headers_only_reads_whole_header_sections(
+        store: MailStore, alice: Account) -> None:
+    """headers_only: each message's bytes only as far as its header section and the
+    empty line ending it go (a prefix of them, without the body), or all of them when
+    there is no empty line; scanning the prefix finds the same fields and the same end
+    as scanning the whole message (what BODY[HEADER.FIELDS (...)] answers from)."""
+    delivered = {name: await deliver(store, alice.id, raw=raw)
+                 for name, raw in _HEADER_CASES.items()}
+    ids = [d.message_id for d in delivered.values()]
+    read = await store.message_contents([*ids, MessageId(99999)], headers_only=True)
+    assert set(read) == set(ids)
+    for name, raw in _HEADER_CASES.items():
+        prefix, structure = read[delivered[name].message_id]
+        assert structure is None
+        assert raw.startswith(prefix), name
+        assert scan_header(prefix, 0, len(prefix), 10_000) == \
+            scan_header(raw, 0, len(raw), 10_000), name
+        if name == "no empty line":
+            assert prefix == raw
+        else:
+            assert len(prefix) < len(raw), name      # the body was not read
+    inbox = delivered["plain"].mailbox_id
+    uids = [d.uid for d in delivered.values()]
+    _, contents = await store.mailbox_contents(inbox, uids, max_octets=10 << 20,
+                                               headers_only=True)
+    assert contents == read
 
 
 async def test_mailbox_contents_reads_entries_and_small_contents_in_one(
