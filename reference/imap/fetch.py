@@ -38,7 +38,8 @@ Implementation notes:
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
@@ -127,9 +128,12 @@ class FetchPlan:
     the message's own header is asked for (BODY[HEADER], BODY[HEADER.FIELDS (...)],
     RFC822.HEADER: what a client's message list fetches); without ``needs_structure``
     a scan of the header answers it (``FetchSource.header``), cheaper than decoding the
-    stored structure. ``sets_seen``: RFC 9051 §6.4.5 "The \\Seen flag is
-    implicitly set" (a BODY[...] or BINARY[...] without .PEEK, RFC822, RFC822.TEXT); the
-    session sets it when the mailbox is read-write. ``reports_flags``: FLAGS is among
+    stored structure. ``headers_only``: those header sections are all it needs of the
+    message's bytes (no other section, no BINARY), so ``FetchSource.raw`` may be a
+    prefix holding the header section (``MailStore.message_contents(headers_only=
+    True)``). ``sets_seen``: RFC 9051 §6.4.5 "The \\Seen flag is implicitly set" (a
+    BODY[...] or BINARY[...] without .PEEK, RFC822, RFC822.TEXT); the session sets it
+    when the mailbox is read-write. ``reports_flags``: FLAGS is among
     ``atts``; when it is not and setting \\Seen changed the flags, ``fetch_items(...,
     flags_changed=True)`` adds them ("if this causes the flags to change, they SHOULD be
     included as part of the FETCH responses").
@@ -141,6 +145,14 @@ class FetchPlan:
     sets_seen: bool
     reports_flags: bool
     needs_header: bool = False
+    headers_only: bool = False
+    # How each of ``atts`` is answered for one message, worked out once per plan (a
+    # message list's FETCH answers the same atts for each of its messages).
+    answers: tuple[Callable[[FetchSource], FetchItem], ...] = field(
+        init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "answers", tuple(map(_answerer, self.atts)))
 
 
 class FetchSource(NamedTuple):
@@ -178,13 +190,17 @@ def plan_fetch(items: FetchMacro | tuple[FetchAtt, ...], *, uid_command: bool,
     for att in requested:
         if att not in atts:
             atts.append(att)
+    needs_structure = any(_needs_structure(att) for att in atts)
+    needs_header = any(_is_top_header(att) for att in atts)
     return FetchPlan(
         atts=tuple(atts),
         needs_raw=any(_needs_raw(att) for att in atts),
-        needs_structure=any(_needs_structure(att) for att in atts),
+        needs_structure=needs_structure,
         sets_seen=any(_sets_seen(att) for att in atts),
         reports_flags=_FLAGS in atts,
-        needs_header=any(_is_top_header(att) for att in atts))
+        needs_header=needs_header,
+        headers_only=needs_header and not needs_structure and all(
+            _is_top_header(att) for att in atts if _needs_raw(att)))
 
 
 def _needs_raw(att: FetchAtt) -> bool:
@@ -235,7 +251,7 @@ def fetch_items(plan: FetchPlan, message: FetchSource, *, flags_changed: bool = 
     ``flags_changed``: this FETCH set \\Seen and the flags changed; FLAGS is then
     included even if not requested (§6.4.5 SHOULD). Raises ``FetchError`` (UNKNOWN-CTE).
     """
-    items = [_item(att, message) for att in plan.atts]
+    items = [answer(message) for answer in plan.answers]
     if flags_changed and not plan.reports_flags:
         items.append(_flags(message))
     return tuple(items)
@@ -245,22 +261,32 @@ def _flags(message: FetchSource) -> FlagsItem:
     return FlagsItem(flag_order(message.flags))
 
 
-def _item(att: FetchAtt, message: FetchSource) -> FetchItem:
+def _answerer(att: FetchAtt) -> Callable[[FetchSource], FetchItem]:
+    """How ``att`` is answered for one message: what depends on the att alone (which
+    section, which partial) is looked at here, once."""
     match att:
         case SimpleAtt(name=name):
-            return _simple(name, message)
+            if name in _RFC822_SECTIONS:
+                rfc822 = _section_answerer(_RFC822_SECTIONS[name], None)
+                return lambda message: Rfc822Item(name.value, rfc822(message))
+            return functools.partial(_simple, name)
         case BodySection(section=section, partial=partial):
             origin = None if partial is None else partial.offset
-            span = None if partial is None else (partial.offset, partial.length)
-            return BodySectionItem(section, _section(message, section, span), origin)
+            section_data = _section_answerer(
+                section, None if partial is None else (partial.offset, partial.length))
+            return lambda message: BodySectionItem(section, section_data(message), origin)
         case BinarySection(part=part, partial=partial):
             origin = None if partial is None else partial.offset
             span = None if partial is None else (partial.offset, partial.length)
-            return BinaryItem(part, _binary(message, part, span), origin)
+            return lambda message: BinaryItem(part, _binary(message, part, span), origin)
         case BinarySize(part=part):
-            data = _binary(message, part, None)
-            return BinarySizeItem(part, 0 if data is None else len(data))
+            return functools.partial(_binary_size, part)
     raise TypeError(f"not a fetch-att: {att!r}")  # pragma: no cover
+
+
+def _binary_size(part: tuple[int, ...], message: FetchSource) -> BinarySizeItem:
+    data = _binary(message, part, None)
+    return BinarySizeItem(part, 0 if data is None else len(data))
 
 
 def _simple(name: FetchAttName, message: FetchSource) -> FetchItem:
@@ -276,8 +302,6 @@ def _simple(name: FetchAttName, message: FetchSource) -> FetchItem:
         # RFC 9051 §2.3.4: "the number of octets in the message, as expressed in
         # [RFC5322] format"; the store keeps it beside the message.
         return Rfc822SizeItem(message.size)
-    if name in _RFC822_SECTIONS:
-        return Rfc822Item(name.value, _section(message, _RFC822_SECTIONS[name], None))
     parsed = _parsed(message)
     if name is FetchAttName.ENVELOPE:
         return EnvelopeItem(envelope_structure(parsed.envelope))
@@ -300,20 +324,25 @@ def _parsed(message: FetchSource) -> ParsedMessage:
     return message.parsed
 
 
-def _section(message: FetchSource, section: Section, partial: tuple[int, int] | None
-             ) -> bytes | None:
-    raw = _raw(message)
+def _section_answerer(section: Section, partial: tuple[int, int] | None
+                      ) -> Callable[[FetchSource], bytes | None]:
+    """The octets of ``section`` (and ``partial``) of one message."""
     if section == _WHOLE_MESSAGE:
         # §6.4.5: "If BODY[] is specified ..., the FETCH is requesting the [RFC5322]
         # expression of the entire message." No structure needed.
-        return sections.apply_partial(raw, partial)
+        return lambda message: sections.apply_partial(_raw(message), partial)
     spec = _section_spec(section)
-    if message.parsed is None and message.header is not None and _header_section(section):
-        return sections.top_header_section(raw, message.header, spec, partial)
-    try:
-        return sections.fetch_section(raw, _parsed(message), spec, partial)
-    except sections.SectionError:
-        return None         # RFC 9051 §4.5: NIL "indicates absence of the body part"
+    top_header = _header_section(section)
+
+    def answer(message: FetchSource) -> bytes | None:
+        raw = _raw(message)
+        if top_header and message.parsed is None and message.header is not None:
+            return sections.top_header_section(raw, message.header, spec, partial)
+        try:
+            return sections.fetch_section(raw, _parsed(message), spec, partial)
+        except sections.SectionError:
+            return None     # RFC 9051 §4.5: NIL "indicates absence of the body part"
+    return answer
 
 
 @functools.lru_cache(maxsize=256)

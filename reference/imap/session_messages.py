@@ -274,8 +274,8 @@ class MessageCommands(SessionCore):
 
     async def content_batches(self, entries: list[MailboxEntry], *, contents: bool,
                               texts: bool = False, parse: bool = True,
-                              read_already: dict[MessageId, MessageContent] | None = None
-                              ) -> AsyncIterator[list[Loaded]]:
+                              read_already: dict[MessageId, MessageContent] | None = None,
+                              headers_only: bool = False) -> AsyncIterator[list[Loaded]]:
         """The entries in batches, in order: at most DRAIN_EVERY entries and about
         CONTENT_BATCH octets of content each, so memory stays bounded whatever the
         count. With ``contents`` each gets its message's bytes and parsed form (stored
@@ -283,8 +283,10 @@ class MessageCommands(SessionCore):
         each gets its stored search texts, and its bytes only when none are stored (they
         are then made from the message). With ``parse`` false the contents are the bytes
         alone (``Loaded.parsed`` is None). ``read_already``: the contents of all the
-        entries, read with them (``MailStore.mailbox_contents``). A message expunged
-        meanwhile is left out."""
+        entries, read with them (``MailStore.mailbox_contents``). ``headers_only``: the
+        bytes read are the messages' header sections alone (``MailStore.
+        message_contents``), with no parsed form. A message expunged meanwhile is left
+        out."""
         start = 0
         while start < len(entries):
             end, octets = start, 0
@@ -301,7 +303,8 @@ class MessageCommands(SessionCore):
             if read_already is not None:
                 read = read_already
             elif wanted:
-                read = await self.store.message_contents(wanted, structure=parse)
+                read = await self.store.message_contents(wanted, structure=parse,
+                                                         headers_only=headers_only)
             else:
                 read = {}
             loaded: list[Loaded] = []
@@ -382,9 +385,10 @@ class MessageCommands(SessionCore):
         # messages (a message list) are read with their contents, in one trip.
         read: dict[MessageId, MessageContent] | None = None
         if contents:
+            # A message list's header fields alone: the headers are read, not the bodies.
             entries, read = await self.store.mailbox_contents(
                 MailboxId(view.mailbox_id), uids, structure=plan.needs_structure,
-                max_octets=CONTENT_BATCH)
+                max_octets=CONTENT_BATCH, headers_only=plan.headers_only)
         else:
             entries = await self.store.mailbox_entries(MailboxId(view.mailbox_id), uids)
         # Messages expunged meanwhile are left out (reported later, §7.5.1).
@@ -396,7 +400,8 @@ class MessageCommands(SessionCore):
         scan_headers = plan.needs_header and not plan.needs_structure
         max_fields = self.policy.message_limits.max_header_fields
         async for batch in self.content_batches(
-                entries, contents=contents, parse=plan.needs_structure, read_already=read):
+                entries, contents=contents, parse=plan.needs_structure, read_already=read,
+                headers_only=plan.headers_only):
             answers: list[FetchData] = []
             unseen: list[Uid] = []
             for entry, raw, parsed, _ in batch:
