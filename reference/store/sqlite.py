@@ -453,8 +453,8 @@ class SqliteStore:
                                ) -> dict[MessageId, MessageContent]:
         wanted = uids_json(message_ids)
         if headers_only:
-            return await self._read(lambda connection: reads.message_headers(
-                connection, wanted))
+            return await self._read(lambda connection: reads.snapshot(
+                connection, lambda connection: reads.message_headers(connection, wanted)))
         return await self._read(lambda connection: reads.message_contents(
             connection, wanted, structure=structure))
 
