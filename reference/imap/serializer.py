@@ -271,6 +271,10 @@ def _write_list(writer: WireWriter, name: bytes, response: ListData | LsubData) 
 
 def _write_data(writer: WireWriter, response: Response, modes: Modes) -> None:
     match response:
+        # The commonest first: a message list's FETCH sends one per message.
+        case FetchData(msn=msn, items=items):
+            writer.raw(b"%d FETCH " % _nz(msn))
+            write_fetch_items(writer, items)
         case CapabilityData(capabilities=capabilities):
             writer.raw(b"CAPABILITY")
             _write_capabilities(writer, capabilities)
@@ -328,9 +332,6 @@ def _write_data(writer: WireWriter, response: Response, modes: Modes) -> None:
             # expunged-resp = "VANISHED" [SP "(EARLIER)"] SP known-uids
             writer.raw(b"VANISHED (EARLIER) " if earlier else b"VANISHED ")
             _write_uid_set(writer, uids)
-        case FetchData(msn=msn, items=items):
-            writer.raw(b"%d FETCH " % _nz(msn))
-            write_fetch_items(writer, items)
         case IdData(parameters=parameters):
             writer.raw(b"ID ")
             _write_id_parameters(writer, parameters)

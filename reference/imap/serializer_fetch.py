@@ -51,9 +51,20 @@ def write_fetch_items(writer: WireWriter, items: tuple[FetchItem, ...]) -> None:
 
 def write_fetch_item(writer: WireWriter, item: FetchItem) -> None:
     match item:
+        # What message lists fetch first: each message's answer goes through these.
         case FlagsItem(flags=flags):
             writer.raw(b"FLAGS ")
             write_flag_list(writer, flags, fetch=True)
+        case UidItem(uid=uid):
+            if not 0 < uid < 2**32:
+                raise ValueError("UID is an nz-number")
+            writer.raw(b"UID %d" % uid)
+        case BodySectionItem(section=section, data=data, origin=origin):
+            writer.raw(b"BODY")
+            write_section(writer, section)
+            _write_origin(writer, origin)
+            writer.raw(b" ")
+            write_nstring(writer, data)
         case EnvelopeItem(envelope=envelope):
             # RFC 9051 §9 env-from = "(" 1*address ")": addresses follow each other
             # without SP, which the generic list writer (values.write_value) cannot do.
@@ -72,12 +83,6 @@ def write_fetch_item(writer: WireWriter, item: FetchItem) -> None:
             check_body(body, extensible=extensible)
             writer.raw(b"BODYSTRUCTURE " if extensible else b"BODY ")
             write_body(writer, body, extensible=extensible)
-        case BodySectionItem(section=section, data=data, origin=origin):
-            writer.raw(b"BODY")
-            write_section(writer, section)
-            _write_origin(writer, origin)
-            writer.raw(b" ")
-            write_nstring(writer, data)
         case BinaryItem(part=part, data=data, origin=origin):
             writer.raw(b"BINARY[")
             write_section_part(writer, part)
@@ -97,10 +102,6 @@ def write_fetch_item(writer: WireWriter, item: FetchItem) -> None:
             writer.raw(b"BINARY.SIZE[")
             write_section_part(writer, part)
             writer.raw(b"] %d" % size)
-        case UidItem(uid=uid):
-            if not 0 < uid < 2**32:
-                raise ValueError("UID is an nz-number")
-            writer.raw(b"UID %d" % uid)
         case ModSeqItem(modseq=modseq):
             # permsg-modsequence = mod-sequence-value (1 <= n <= 2**63 - 1)
             if not 0 < modseq < 2**63:
