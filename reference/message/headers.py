@@ -98,14 +98,15 @@ def msg_ids(value: str) -> list[str]:
 _FIELD_NAME = rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:"
 # One line, with its end: an LF (after a CR or not), or the end of the entity.
 _LINE = rb"[^\n]*(?:\n|\Z)"
-# A whole field: its name and colon, then the rest of its line and the lines that continue
-# it (RFC 5322 §2.2.3: a line starting with WSP), from group 2 on.
-_FOLDED_FIELD = re.compile(_FIELD_NAME + b"()" + _LINE + rb"(?:[ \t]" + _LINE + b")*")
+# A whole field: its name and colon, then its value (group 2): the rest of its line and
+# the lines that continue it (RFC 5322 §2.2.3: a line starting with WSP), up to the LF
+# that ends the last of them (or the end of the entity).
+_FOLDED_FIELD = re.compile(_FIELD_NAME + rb"([^\n]*(?:\n[ \t][^\n]*)*)(?:\n|\Z)")
 # The empty line that ends the header (RFC 5322 §2.1).
 _EMPTY_LINE = re.compile(rb"\r?\n")
 # Any one line.
 _ANY_LINE = re.compile(_LINE)
-_CR, _LF = 0x0D, 0x0A
+_CR = 0x0D
 
 
 class FieldSpan(NamedTuple):
@@ -126,6 +127,11 @@ class FieldSpan(NamedTuple):
 
     def raw_value(self, raw: bytes) -> bytes:
         return raw[self.value_start:self.value_end]
+
+
+# FieldSpan from a tuple of its values, without the Python-level __new__ of a named tuple
+# (scan_header makes one per field of each message of a FETCH).
+_field_span = functools.partial(tuple.__new__, FieldSpan)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,18 +165,17 @@ def scan_header(raw: bytes, start: int, end: int, max_fields: int) -> HeaderScan
     while pos < end:
         field = _FOLDED_FIELD.match(raw, pos, end)
         if field is not None:
+            field_end = field.end()
             if len(fields) < max_fields:
                 # The value ends before the last line's LF, and its CR before that.
-                field_end = value_end = field.end()
-                if raw[value_end - 1] == _LF:
+                value_start, value_end = field.span(2)
+                if value_end < field_end and raw[value_end - 1] == _CR:
                     value_end -= 1
-                    if raw[value_end - 1] == _CR:
-                        value_end -= 1
-                fields.append(FieldSpan(field.group(1).decode("ascii"), pos,
-                                        field.start(2), value_end, field_end))
+                fields.append(_field_span((field.group(1).decode("ascii"), pos,
+                                           value_start, value_end, field_end)))
             else:
                 dropped = True
-            pos = field.end()
+            pos = field_end
             continue
         empty = _EMPTY_LINE.match(raw, pos, end)
         if empty is not None:                       # the empty line: end of the header
