@@ -161,7 +161,11 @@ class SessionCore:
         # Every change to a mailbox raises its HIGHESTMODSEQ (RFC 7162 §3.1.2.1): one
         # point lookup tells whether there is anything to read.
         current = await self.store.get_mailbox_by_id(MailboxId(view.mailbox_id))
-        if current is not None and current.highest_modseq == view.highest_modseq:
+        if current is not None and self._only_own_changes_since(view.highest_modseq,
+                                                                current.highest_modseq):
+            # Nothing to read: the view has what this session's own writes did (a
+            # write's MODSEQ is its own, RFC 7162 §3.1), not what the others did.
+            view.note_changes((), (), current.highest_modseq)
             self.own_changes.clear()
             self.own_modseqs.clear()
             self.send_updates(command)
@@ -186,6 +190,15 @@ class SessionCore:
         self.own_changes.clear()
         self.own_modseqs.clear()
         self.send_updates(command)
+
+    def _only_own_changes_since(self, known: int, current: int) -> bool:
+        """Whether every MODSEQ after ``known`` up to ``current`` (the mailbox's
+        HIGHESTMODSEQ, RFC 7162 §3.1.2.1) is one of this session's own writes, whose
+        outcome the view has already: each write takes a MODSEQ of its own from the
+        account's counter, so any other write to the mailbox would be one of the others
+        (a STORE on 1,000 messages then costs no read of its 1,000 rows back)."""
+        return current - known <= len(self.own_modseqs) and all(
+            modseq in self.own_modseqs for modseq in range(known + 1, current + 1))
 
     async def claim_recent(self, view: SelectedMailbox) -> None:
         """RFC 3501 §2.3.2 \\Recent (IMAP4rev1 sessions): a read-write session is the
