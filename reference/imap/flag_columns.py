@@ -22,9 +22,7 @@ import bisect
 from array import array
 from collections.abc import Iterable, Iterator
 
-# Unsigned 32-bit entries: "I" is at least 2 octets in C, 4 on every platform CPython
-# runs on; checked once, so a UID never silently wraps.
-_UINT32 = "I" if array("I").itemsize >= 4 else "L"
+from reference.store.interface import UID_ARRAY
 
 
 class FlagColumns:
@@ -33,8 +31,8 @@ class FlagColumns:
     __slots__ = ("__weakref__", "_set_ids", "_sets", "flag_ids", "uids")
 
     def __init__(self) -> None:
-        self.uids = array(_UINT32)              # ascending
-        self.flag_ids = array(_UINT32)          # flag_ids[i]: uids[i]'s set in _sets
+        self.uids = array(UID_ARRAY)              # ascending
+        self.flag_ids = array(UID_ARRAY)          # flag_ids[i]: uids[i]'s set in _sets
         self._sets: list[frozenset[str]] = []
         self._set_ids: dict[frozenset[str], int] = {}
 
@@ -50,8 +48,8 @@ class FlagColumns:
 
     def copy(self) -> FlagColumns:
         other = FlagColumns()
-        other.uids = array(_UINT32, self.uids)
-        other.flag_ids = array(_UINT32, self.flag_ids)
+        other.uids = array(UID_ARRAY, self.uids)
+        other.flag_ids = array(UID_ARRAY, self.flag_ids)
         other._sets = list(self._sets)
         other._set_ids = dict(self._set_ids)
         return other
@@ -129,8 +127,8 @@ class FlagColumns:
         kept = [position for position, uid in enumerate(self.uids) if uid not in gone]
         if len(kept) == len(self.uids):
             return
-        self.uids = array(_UINT32, (self.uids[position] for position in kept))
-        self.flag_ids = array(_UINT32, (self.flag_ids[position] for position in kept))
+        self.uids = array(UID_ARRAY, (self.uids[position] for position in kept))
+        self.flag_ids = array(UID_ARRAY, (self.flag_ids[position] for position in kept))
 
 
 __all__ = ["FlagColumns"]

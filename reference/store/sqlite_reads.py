@@ -48,13 +48,15 @@ import json
 import re
 import sqlite3
 import threading
+from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from reference.message.text import SearchText
 from reference.store.interface import (
+    UID_ARRAY,
     FlagState,
     MailboxChanges,
     MailboxEntry,
@@ -137,7 +139,7 @@ def mailbox_view(connection: sqlite3.Connection, mailbox_id: MailboxId) -> Mailb
         # Row by row, not fetchall(): each row's tuple and keywords text is freed as the
         # next is read, so a 100,000-message SELECT never holds 100,000 of them (whose
         # freed memory stayed in the process, about 60 octets a message).
-        uids: list[Uid] = []
+        uids: array[int] = array(UID_ARRAY)
         flags: list[frozenset[str]] = []
         decode = FlagDecoder().flags
         for uid, keywords, deleted in connection.execute(
@@ -146,7 +148,7 @@ def mailbox_view(connection: sqlite3.Connection, mailbox_id: MailboxId) -> Mailb
                 " ORDER BY mm.uid", (mailbox_id,)):
             uids.append(uid)
             flags.append(decode(keywords, deleted))
-        return MailboxView(box, uids, flags)
+        return MailboxView(box, cast(Sequence[Uid], uids), flags)
     return snapshot(connection, read)
 
 

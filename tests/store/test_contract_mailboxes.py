@@ -59,7 +59,7 @@ async def test_deleting_a_mailbox_destroys_the_messages_only_it_held(
     assert await store.read_blob(only_message.blob_id) is None       # collected
     assert await store.get_message(shared.message_id) is not None
     archive = await store.mailbox_view((await mailbox_named(store, alice.id, "Archive")).id)
-    assert archive.uids == [archived_uid]
+    assert list(archive.uids) == [archived_uid]
     changes = await store.changes_since(alice.id, before)
     modseq = await store.highest_modseq(alice.id)
     assert modseq == before + 1
@@ -172,13 +172,13 @@ async def test_renaming_inbox_moves_its_messages_to_a_new_mailbox(store: MailSto
     old_mail = await store.rename_mailbox(alice.id, "INBOX", "old-mail")
     assert old_mail.id != inbox.id and old_mail.uid_validity != inbox.uid_validity
     moved = await store.mailbox_view(old_mail.id)
-    assert moved.uids == [1, 2, 3]
+    assert list(moved.uids) == [1, 2, 3]
     assert moved.flags[0] == frozenset({"\\Seen"})
     entries = await store.mailbox_entries(old_mail.id, moved.uids)
     assert [e.message_id for e in entries] == [first.message_id, second.message_id,
                                                fourth.message_id]
     after = await store.mailbox_view(inbox.id)
-    assert after.uids == []
+    assert list(after.uids) == []
     assert (after.mailbox.uid_validity, after.mailbox.uid_next) == (inbox.uid_validity, 5)
     assert await store.expunged_since(inbox.id, fourth.modseq) == [1, 2, 4]
     assert await store.get_mailbox(alice.id, "INBOX/child") == child

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+from array import array
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from reference.message.headers import scan_header
 from reference.message.text import SearchText
 from reference.store.interface import (
+    UID_ARRAY,
     Account,
     Delivery,
     MailboxId,
@@ -40,7 +42,9 @@ async def test_the_view_lists_every_message_in_uid_order(store: MailStore,
     first = await deliver(store, alice.id, raw=b"one", keywords=frozenset({SEEN}))
     second = await deliver(store, alice.id, raw=b"second", keywords=frozenset({DELETED}))
     view = await store.mailbox_view(first.mailbox_id)
-    assert (view.uids, view.flags) == ([1, 2], [{SEEN}, {DELETED}])
+    assert (list(view.uids), view.flags) == ([1, 2], [{SEEN}, {DELETED}])
+    # No int object per message: an array (MailboxView's notes).
+    assert isinstance(view.uids, array) and view.uids.typecode == UID_ARRAY
     assert view.mailbox.highest_modseq == second.modseq and view.mailbox.uid_next == 3
     entries = await store.mailbox_entries(first.mailbox_id, [Uid(1), Uid(2), Uid(5)])
     assert [(e.uid, e.message_id, e.flags, e.modseq, e.size) for e in entries] == [
