@@ -9,6 +9,7 @@ and §6.4, message commands); ``ImapSession`` combines them and adds §6.1/§6.2
 from __future__ import annotations
 
 import logging
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -42,6 +43,7 @@ from reference.imap.sequence_sets import (
 from reference.message.mime import MessageLimits
 from reference.net.listeners import Peer
 from reference.store.interface import (
+    UID_ARRAY,
     Account,
     MailboxId,
     MailboxNotFound,
@@ -262,8 +264,12 @@ class SessionCore:
 
     # --- naming messages --------------------------------------------------------------
 
-    def target_msns(self, tag: str, sequence_set: SequenceSet, *, uid: bool) -> list[int]:
-        """The message sequence numbers a command's sequence set names, ascending.
+    def target_msns(self, tag: str, sequence_set: SequenceSet, *, uid: bool
+                    ) -> Sequence[int]:
+        """The message sequence numbers a command's sequence set names, ascending: an
+        array (``UID_ARRAY``, they are 32-bit too), so "1:*" of 100,000 messages is not
+        100,000 int objects at once (the interpreter's arenas stayed 3 MiB larger after
+        them).
 
         UID sets ignore UIDs not in the mailbox (RFC 9051 §6.4.9); message numbers
         beyond the count are a BAD (§9 seq-number). "$" is the saved result (§6.4.4.1:
@@ -276,8 +282,9 @@ class SessionCore:
             return sorted(msn for msn in msns if msn is not None)
         try:
             if uid:
-                return list(uid_positions(sequence_set, view.uids, view.max_uid + 1))
-            return list(resolve_message_numbers(sequence_set, view.exists))
+                return array(UID_ARRAY, uid_positions(sequence_set, view.uids,
+                                                      view.max_uid + 1))
+            return array(UID_ARRAY, resolve_message_numbers(sequence_set, view.exists))
         except SequenceSetError as error:
             raise CommandFailed(bad(tag, str(error))) from error
 

@@ -12,6 +12,7 @@ end with ``NO [EXPUNGEISSUED]`` (RFC 2180 §4.1.2, §4.2.1), the UID forms ignor
 from __future__ import annotations
 
 import asyncio
+from array import array
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -64,6 +65,7 @@ from reference.message.mime import parse_message
 from reference.message.model import ParsedMessage
 from reference.message.text import SearchText
 from reference.store.interface import (
+    UID_ARRAY,
     Delivery,
     MailboxEntry,
     MailboxId,
@@ -206,10 +208,13 @@ class MessageCommands(SessionCore):
             check_sequence_numbers(command.keys, view.exists)
         except SequenceSetError as error:
             return bad(command.tag, str(error))
-        live = [uid for uid in view.uids if not view.is_ghost(uid)]
+        # An array, copied (the view may change while the search awaits the store): not
+        # an int object per message at once (the interpreter's arenas stayed larger).
+        live = array(UID_ARRAY, (uid for uid in view.uids if not view.is_ghost(uid))
+                     ) if view.has_ghosts else array(UID_ARRAY, view.uids)
         context = SearchContext(view.exists, view.max_uid, Intervals.of(self.saved_result))
         # (UIDs, the keys they must still match): all of them, or split in two below.
-        groups: list[tuple[list[int], Sequence[SearchKey]]] = [(live, command.keys)]
+        groups: list[tuple[Sequence[int], Sequence[SearchKey]]] = [(live, command.keys)]
         checks = text_checks(command.keys)
         exact = None
         if (checks.body or checks.text) and live:
@@ -220,14 +225,17 @@ class MessageCommands(SessionCore):
                 MailboxId(view.mailbox_id), checks.body, checks.text)
         if exact is not None:
             matched, unchecked = exact
-            groups = [([uid for uid in live if uid in matched], checks.rest),
-                      ([uid for uid in live if uid in unchecked], command.keys)]
+            groups = [(array(UID_ARRAY, (uid for uid in live if uid in matched)),
+                       checks.rest),
+                      (array(UID_ARRAY, (uid for uid in live if uid in unchecked)),
+                       command.keys)]
         elif (substrings := fts_substrings(command.keys)) and live:
             # The index narrows; the exact match below decides (§6.4.4 substring rules).
             candidates = await self.store.search_candidates(MailboxId(view.mailbox_id),
                                                             substrings)
             if candidates is not None:
-                groups = [([uid for uid in live if uid in candidates], command.keys)]
+                groups = [(array(UID_ARRAY, (uid for uid in live if uid in candidates)),
+                           command.keys)]
         found: list[SearchMatch] = []
         for uids, keys in groups:
             if not keys:
@@ -245,7 +253,7 @@ class MessageCommands(SessionCore):
             self.send(response)
         return ok(command.tag, "SEARCH completed")
 
-    async def search_among(self, uids: list[int], keys: Sequence[SearchKey],
+    async def search_among(self, uids: Sequence[int], keys: Sequence[SearchKey],
                            context: SearchContext) -> list[SearchMatch]:
         """The messages of ``uids`` that match ``keys``, read as the keys need (BODY/TEXT
         from the texts stored at delivery, where there are any)."""
@@ -350,7 +358,7 @@ class MessageCommands(SessionCore):
                       ResponseCode.EXPUNGEISSUED)
         return ok(command.tag, "FETCH completed")
 
-    async def fetch_from_view(self, plan: FetchPlan, msns: list[int]) -> None:
+    async def fetch_from_view(self, plan: FetchPlan, msns: Sequence[int]) -> None:
         """UID and FLAGS: the view knows them (the FETCH (UID FLAGS) of a resync)."""
         view = self.require_selected()
         uids = view.uids
@@ -369,7 +377,7 @@ class MessageCommands(SessionCore):
                                    for msn in msns[start:start + FLAG_RUN]],
                                   with_uid=with_uid)
 
-    async def fetch_from_store(self, plan: FetchPlan, msns: list[int], *, sets_seen: bool
+    async def fetch_from_store(self, plan: FetchPlan, msns: Sequence[int], *, sets_seen: bool
                                ) -> None:
         """The answers of a batch are all built before any is sent, and only then is
         \\Seen set on its messages (§6.4.5: "The \\Seen flag is implicitly set"): a
