@@ -46,6 +46,7 @@ from reference.store.interface import (
     MailboxId,
     MailboxNotFound,
     SpecialUse,
+    SpecialUseTaken,
     StoreError,
 )
 
@@ -207,6 +208,12 @@ class MailboxCommands(SessionCore):
         await self.create_superiors(name)
         try:
             await self.store.create_mailbox(account.id, name, special_use=special_use)
+        except SpecialUseTaken:
+            # Taken by another session since the check above (the superiors it made
+            # stay, as another session's would).
+            assert special_use is not None      # only a special use can be taken
+            return failed(command.tag, f"Another mailbox is {special_use.value}",
+                          ResponseCode.USEATTR).response
         except AlreadyExists:
             return failed(command.tag, f"Mailbox {self.named(name)} exists",
                           ResponseCode.ALREADYEXISTS).response

@@ -84,6 +84,11 @@ class AlreadyExists(StoreError):
     """A name that must be unique (domain, address, mailbox name) is taken."""
 
 
+class SpecialUseTaken(AlreadyExists):
+    """Another mailbox of the account has the special use asked for (RFC 8621 §2:
+    "there MUST NOT be two Mailboxes in the same account with the same role")."""
+
+
 class NotFound(StoreError):
     """The named object does not exist."""
 

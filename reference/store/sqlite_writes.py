@@ -39,6 +39,7 @@ from reference.store.interface import (
     NotFound,
     ObjectType,
     SpecialUse,
+    SpecialUseTaken,
     StoreError,
     Uid,
 )
@@ -281,7 +282,7 @@ def insert_mailbox(connection: sqlite3.Connection, account_id: AccountId, name: 
             (account_id, special_use.value)):
         # RFC 8621 §2: "there MUST NOT be two Mailboxes in the same account with the
         # same role" (RFC 6154 itself allows it; JMAP does not).
-        raise AlreadyExists(f"the account already has a {special_use.value} mailbox")
+        raise SpecialUseTaken(f"the account already has a {special_use.value} mailbox")
     uid_validity = next_uid_validity(connection)
     row = fetch_one(
         connection,

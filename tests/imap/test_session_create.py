@@ -9,7 +9,7 @@ import pytest
 from reference.imap.commands import Create
 from reference.imap.responses import Condition, ResponseCode, StatusResponse
 from reference.imap.session import ImapSession
-from reference.store.interface import Account, MailStore, SpecialUse
+from reference.store.interface import Account, Mailbox, MailStore, SpecialUse
 from tests.imap.sessions import Collected, logged_in
 
 
@@ -52,3 +52,21 @@ async def test_create_refused_for_its_use_says_useattr_and_creates_nothing(
     assert done.condition is Condition.NO, done
     assert done.code is ResponseCode.USEATTR, done
     assert await _names(store, account) == before
+
+
+async def test_create_whose_use_is_taken_meanwhile_says_useattr(
+        store: MailStore, alice: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    """RFC 6154 §3 SHOULD: USEATTR when the use is why the CREATE is refused, also when
+    another session took the use after this one looked (here: the look misses the
+    account's Archive mailbox, the store still refuses a second one, RFC 8621 §2)."""
+    session, out = logged_in(store, alice)
+    mailboxes = await store.list_mailboxes(alice.id)
+
+    async def looked_too_early(account_id: object) -> list[Mailbox]:
+        return [m for m in mailboxes if m.special_use is not SpecialUse.ARCHIVE]
+
+    monkeypatch.setattr(store, "list_mailboxes", looked_too_early)
+    done = await _create(session, out, Create("a1", "Old", ("\\Archive",)))
+    assert done.condition is Condition.NO, done
+    assert done.code is ResponseCode.USEATTR, done
+    assert await store.get_mailbox(alice.id, "Old") is None

@@ -28,6 +28,7 @@ from reference.store.interface import (
     NotFound,
     ObjectType,
     SpecialUse,
+    SpecialUseTaken,
     StoreError,
     ThreadKeys,
 )
@@ -241,9 +242,12 @@ async def test_mailbox_names_are_compared_in_nfc(store: MailStore, alice: Accoun
 
 async def test_one_mailbox_per_special_use(store: MailStore, alice: Account) -> None:
     """RFC 8621 §2: "there MUST NOT be two Mailboxes in the same account with the same
-    role"."""
-    with pytest.raises(AlreadyExists):
+    role". The error says which uniqueness it was (IMAP's CREATE answers USEATTR for it,
+    RFC 6154 §3), and is an AlreadyExists still."""
+    with pytest.raises(SpecialUseTaken) as taken:
         await store.create_mailbox(alice.id, "Sent Items", special_use=SpecialUse.SENT)
+    assert isinstance(taken.value, AlreadyExists)
+    assert await store.get_mailbox(alice.id, "Sent Items") is None
 
 
 async def test_creating_a_mailbox_needs_an_account(store: MailStore, alice: Account) -> None:
