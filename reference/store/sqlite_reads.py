@@ -299,7 +299,19 @@ def _expunged(connection: sqlite3.Connection, mailbox_id: MailboxId,
 
 
 def searchable_text(text: str) -> str:
-    """The text as the index takes it (see the module notes)."""
+    """The text as the index takes it (see the module notes). Most texts have neither
+    NUL nor surrogate, which is told without the regular expression's scan (190 us for
+    a 16 KB text, at every message stored): an ASCII string is known to be ASCII, and
+    only a string with a surrogate fails to encode as UTF-8."""
+    if "\x00" not in text:
+        if text.isascii():
+            return text
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            return text
     return _UNQUERYABLE.sub(" ", text)
 
 

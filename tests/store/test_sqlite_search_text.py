@@ -12,11 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reference.message.text import SearchText
 from reference.store import SqliteStore, sqlite_memory
 from reference.store import sqlite_writes_messages as message_writes
 from reference.store.interface import AccountId, Delivery, MailboxId, NewMessage, StoreError
+from reference.store.sqlite_reads import searchable_text
 
 from .conftest import message_bytes
 from .test_sqlite import make_account, raw_query
@@ -187,3 +190,15 @@ async def test_memory_release_can_be_turned_off_and_stops_at_close() -> None:
     closed.note()
     await asyncio.sleep(0.1)
     assert (off.releases, closed.releases) == (0, 0)
+
+
+@given(st.text(st.characters(codec=None, exclude_categories=())) | st.sampled_from([
+    "plain ascii", "nul\x00in ascii", "caf\u00e9", "lone \udc80 surrogate",
+    "both \x00 and \ud800", ""]))
+def test_searchable_text_replaces_only_what_the_index_cannot_take(text: str) -> None:
+    """The index takes neither NUL (its tokenizer stops there) nor a lone surrogate (not
+    UTF-8): each becomes a space, and any other text is taken as it is -- the quick
+    checks for texts without them agree with the replacement itself."""
+    expected = "".join(" " if char == "\x00" or "\ud800" <= char <= "\udfff" else char
+                       for char in text)
+    assert searchable_text(text) == expected
