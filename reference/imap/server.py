@@ -158,27 +158,41 @@ class ImapProtocol(StreamProtocol[ServerConnection], protocol="imap"):
     async def _append_reading_ahead(self, conn: ServerConnection, session: ImapSession,
                                     command: Append) -> Ahead:
         """Run APPEND ``command``; while its messages are stored, read the next command
-        as far as the client has sent it (pipelining, RFC 9051 §5.5; a command not yet
-        whole is read on later, as always), and when it is an APPEND too, parse its
-        messages (``prepare_append``): the parse then
-        overlaps this command's COMMIT, whose index and fsync run off the event loop
-        (a MULTIAPPEND fill runs at the speed of the slower of the two, not of their
-        sum). The next command is only read, never executed, before this one has
-        completed; it is returned (or the error reading it gave) for the loop to go on
-        with, so commands are executed and answered in the order sent."""
+        as the client sends it (pipelining, RFC 9051 §5.5), and when it is an APPEND
+        too, parse its messages (``prepare_append``): the parse then overlaps this
+        command's COMMIT, whose index and fsync run off the event loop (a MULTIAPPEND
+        fill runs at the speed of the slower of the two, not of their sum). The next
+        command is waited for while this one runs -- a MULTIAPPEND of 500 messages is
+        still arriving when the one before it starts to be stored -- but only read,
+        never executed, before this one has completed; it is returned (or the error
+        reading it gave) for the loop to go on with, so commands are executed and
+        answered in the order sent."""
         task = asyncio.ensure_future(session.handle(command))
+        task.add_done_callback(self._append_done)
         ahead: Ahead = None
         try:
             await asyncio.sleep(0)      # the command's own parse first, then its store
-            if not task.done() and conn.buffered:
-                event = self._next_event(conn)
-                if not isinstance(event, _Sentinel):
-                    ahead = event
-                if isinstance(event, Append):
-                    await session.prepare_append(event)
+            while not task.done() and not self._lost:
+                if conn.buffered:
+                    event = self._next_event(conn)
+                    if not isinstance(event, _Sentinel):
+                        ahead = event
+                        if isinstance(event, Append):
+                            await session.prepare_append(event)
+                        break
+                # The rest of it, or the end of this command, whichever comes first
+                # (reading may have paused: then the end of the command).
+                await self._sleep(asyncio.get_running_loop().time() + session.autologout)
+                if self._timed_out:
+                    break
         finally:
             await task
         return ahead
+
+    def _append_done(self, _: object) -> None:
+        """The APPEND's answer goes out now, not after the parse of the next one."""
+        self._flush()
+        self.wake()
 
     async def _writable_within_autologout(self) -> None:
         """Wait while the client does not read; ConnectionAbortedError when it has been

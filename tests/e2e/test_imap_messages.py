@@ -5,14 +5,20 @@ requirement it checks (RFC, section, level)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import trustme
 
+from reference.imap.commands import Append
+from reference.imap.session_messages import MessageCommands
+from reference.store import SqliteStore
+from reference.store.interface import NewMessage
 from tests.e2e.conftest import RunningServer, start_server
 from tests.e2e.helpers import LogCapture
 from tests.e2e.imap_wire import (
@@ -344,6 +350,42 @@ def test_pipelined_appends_are_executed_and_answered_in_the_order_sent(
               for line in done.starting(b"* ")  if b" FETCH " in line]
     assert stored == [data for batch in batches for data in batch] + [
         message("after the error"), message("sync one"), message("sync two")]
+
+
+def test_an_append_arriving_while_one_is_stored_is_parsed_meanwhile(
+        alice2: ImapWire, monkeypatch: pytest.MonkeyPatch) -> None:
+    """RFC 9051 §5.5 pipelining: an APPEND whose bytes arrive after the one before it has
+    begun to be stored (a MULTIAPPEND of hundreds of messages is still on its way) is
+    read and its messages parsed while that one is stored, not after it; the two are
+    still executed and answered in the order sent."""
+    assert alice2.command("CREATE Later").status == b"OK"
+    events: list[str] = []
+    store_messages = SqliteStore.store_messages
+    prepare_append = MessageCommands.prepare_append
+
+    async def slow_store(store: SqliteStore, messages: list[NewMessage]) -> object:
+        events.append("store begins")
+        await asyncio.sleep(1.0)        # long enough for the second command to arrive
+        result = await store_messages(store, messages)
+        events.append("store ends")
+        return result
+
+    async def recorded(session: MessageCommands, command: Append) -> None:
+        events.append(f"{command.tag} parsed ahead")
+        await prepare_append(session, command)
+
+    monkeypatch.setattr(SqliteStore, "store_messages", slow_store)
+    monkeypatch.setattr(MessageCommands, "prepare_append", recorded)
+    alice2.send(b"q1 APPEND Later " + literal_plus(message("first")) + b"\r\n")
+    time.sleep(0.3)                     # q1 is being stored when q2 starts to arrive
+    second = literal_plus(message("second", "x" * 5000))
+    alice2.send(b"q2 APPEND Later " + second[:100])
+    time.sleep(0.2)
+    alice2.send(second[100:] + b"\r\n")
+    assert re.match(rb"OK \[APPENDUID \d+ 1\]", alice2.completion(b"q1").tagged)
+    assert re.match(rb"OK \[APPENDUID \d+ 2\]", alice2.completion(b"q2").tagged)
+    assert events == ["store begins", "q2 parsed ahead", "store ends", "store begins",
+                      "store ends"]
 
 
 def test_multiappend_with_a_bad_date_stores_nothing(alice: ImapWire) -> None:
