@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from itertools import chain
 
 from reference.directory.passwords import derive_credentials, format_credentials
 from reference.directory.sasl import (
@@ -381,7 +382,7 @@ def sequence_set(data: bytes) -> None:
         _check_intervals(intervals, limit=count)
     uids = resolve_uids(parsed, _UIDS, _UIDS[-1] + 1)
     _check_intervals(uids, limit=_UIDS[-1])
-    positions = list(uid_positions(parsed, _UIDS, _UIDS[-1] + 1))
+    positions = list(chain.from_iterable(uid_positions(parsed, _UIDS, _UIDS[-1] + 1)))
     if positions != sorted(set(positions)) or len(positions) != len(uids):
         raise TargetFailure("UID positions disagree with the UIDs resolved")
     if uids.pairs and SequenceSet(uids.pairs) != uids.to_sequence_set():

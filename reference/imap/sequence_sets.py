@@ -179,8 +179,9 @@ def resolve_uids(sequence_set: SequenceSet, uids: Sequence[int], uid_next: int) 
 
 
 def uid_positions(sequence_set: SequenceSet, uids: Sequence[int], uid_next: int
-                  ) -> Iterator[int]:
-    """Message sequence numbers (1-based positions in ``uids``) of the UIDs named."""
+                  ) -> Iterator[range]:
+    """Message sequence numbers (1-based positions in ``uids``) of the UIDs named, as
+    ascending ranges that do not overlap."""
     largest = uids[-1] if uids else uid_next
     if sequence_set.last_result:
         raise SequenceSetError('"$" needs the saved search result (RFC 9051 §6.4.4.1)')
@@ -188,7 +189,8 @@ def uid_positions(sequence_set: SequenceSet, uids: Sequence[int], uid_next: int
     for low, high in sequence_set.resolve(largest).pairs:
         start = max(bisect.bisect_left(uids, low), seen_end)
         end = bisect.bisect_right(uids, high)
-        yield from range(start + 1, end + 1)
+        if end > start:
+            yield range(start + 1, end + 1)
         seen_end = max(seen_end, end)
 
 

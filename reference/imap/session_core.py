@@ -12,6 +12,7 @@ import logging
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Protocol
 
 from reference.directory.policy import PlaintextAuth
@@ -266,10 +267,11 @@ class SessionCore:
 
     def target_msns(self, tag: str, sequence_set: SequenceSet, *, uid: bool
                     ) -> Sequence[int]:
-        """The message sequence numbers a command's sequence set names, ascending: an
-        array (``UID_ARRAY``, they are 32-bit too), so "1:*" of 100,000 messages is not
-        100,000 int objects at once (the interpreter's arenas stayed 3 MiB larger after
-        them).
+        """The message sequence numbers a command's sequence set names, ascending: a
+        range when they follow each other (the usual "1:*" or "a:b"), else an array
+        (``UID_ARRAY``, they are 32-bit too). Not a list: "1:*" of 100,000 messages was
+        100,000 int objects at once, and the interpreter's arenas stayed 3 MiB larger
+        after them; a range is also walked faster than an array.
 
         UID sets ignore UIDs not in the mailbox (RFC 9051 §6.4.9); message numbers
         beyond the count are a BAD (§9 seq-number). "$" is the saved result (§6.4.4.1:
@@ -281,12 +283,14 @@ class SessionCore:
             msns = (view.msn(uid_) for uid_ in self.saved_result)
             return sorted(msn for msn in msns if msn is not None)
         try:
-            if uid:
-                return array(UID_ARRAY, uid_positions(sequence_set, view.uids,
-                                                      view.max_uid + 1))
-            return array(UID_ARRAY, resolve_message_numbers(sequence_set, view.exists))
+            ranges = list(uid_positions(sequence_set, view.uids, view.max_uid + 1)) \
+                if uid else [range(low, high + 1) for low, high in resolve_message_numbers(
+                    sequence_set, view.exists).pairs]
         except SequenceSetError as error:
             raise CommandFailed(bad(tag, str(error))) from error
+        if len(ranges) <= 1:
+            return ranges[0] if ranges else range(0)
+        return array(UID_ARRAY, chain.from_iterable(ranges))
 
     def target_uids(self, msns: Iterable[int]) -> list[Uid]:
         """The UIDs of those messages that are not ghosts."""

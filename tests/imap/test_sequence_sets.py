@@ -117,7 +117,8 @@ def test_uid_star_is_the_last_uid_or_uidnext_when_empty() -> None:
         4, 5, 9, 20]
     assert resolve_uids(SequenceSet.of((4, 9)), uids, 21).pairs == ((4, 5), (9, 9))
     assert list(resolve_uids(SequenceSet.of((5, STAR)), [], 7)) == []
-    assert list(uid_positions(SequenceSet.of(9, (4, 5), 20), uids, 21)) == [2, 3, 4, 6]
+    assert list(uid_positions(SequenceSet.of(9, (4, 5), 20), uids, 21)) == [
+        range(2, 4), range(4, 5), range(6, 7)]
 
 
 def test_intervals_coalesce_and_count_without_expanding() -> None:
