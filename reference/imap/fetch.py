@@ -347,8 +347,8 @@ def _section_answerer(section: Section, partial: tuple[int, int] | None
 
 @functools.lru_cache(maxsize=256)
 def _section_spec(section: Section) -> sections.SectionSpec:
-    """The message model's form of a section, made once per distinct section (a FETCH
-    asks for the same one of every message)."""
+    """The message model's form of a section, made once per distinct section (a
+    client's message lists ask for the same ones, FETCH after FETCH)."""
     return sections.SectionSpec(
         section.part, None if section.text is None else sections.SectionText(
             section.text.value), section.header_fields)
