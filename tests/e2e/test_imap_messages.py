@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -360,11 +361,13 @@ def test_an_append_arriving_while_one_is_stored_is_parsed_meanwhile(
     still executed and answered in the order sent."""
     assert alice2.command("CREATE Later").status == b"OK"
     events: list[str] = []
+    storing = threading.Event()        # the server runs in a thread of this process
     store_messages = SqliteStore.store_messages
     prepare_append = MessageCommands.prepare_append
 
     async def slow_store(store: SqliteStore, messages: list[NewMessage]) -> object:
         events.append("store begins")
+        storing.set()
         await asyncio.sleep(1.0)        # long enough for the second command to arrive
         result = await store_messages(store, messages)
         events.append("store ends")
@@ -377,7 +380,7 @@ def test_an_append_arriving_while_one_is_stored_is_parsed_meanwhile(
     monkeypatch.setattr(SqliteStore, "store_messages", slow_store)
     monkeypatch.setattr(MessageCommands, "prepare_append", recorded)
     alice2.send(b"q1 APPEND Later " + literal_plus(message("first")) + b"\r\n")
-    time.sleep(0.3)                     # q1 is being stored when q2 starts to arrive
+    assert storing.wait(10)             # q1 is being stored when q2 starts to arrive
     second = literal_plus(message("second", "x" * 5000))
     alice2.send(b"q2 APPEND Later " + second[:100])
     time.sleep(0.2)
