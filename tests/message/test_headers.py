@@ -19,6 +19,7 @@ from reference.message.headers import (
     parse_header_fields,
     scan_header,
 )
+from reference.store.sqlite_reads import _HEADER_END
 
 MESSAGE = (b"Received: from a\r\n\tby b; Tue, 24 Nov 2026 13:50:30 +0000\r\n"
            b"Subject: a long\r\n subject line\r\n"
@@ -160,3 +161,16 @@ def test_scan_header_on_a_message() -> None:
                   ("References", b" <r1@example.test>\r\n <r2@example.test>"),
                   ("Subject", b" second subject")]
     assert MESSAGE[scan.body_start:] == b"Subject: in the body, not a field\r\n"
+
+
+@given(_HEADERISH, st.binary(max_size=20))
+def test_the_stores_header_end_gives_a_prefix_that_scans_as_the_whole(
+        raw: bytes, body: bytes) -> None:
+    """The store reads a FETCH of header fields alone only up to the first empty line
+    its own rule finds (sqlite_reads._HEADER_END, RFC 5322 §2.1), or all of a message
+    without one: scanning that prefix finds the fields, header end and body start that
+    scanning the whole message finds, on any bytes."""
+    whole = raw + body
+    found = _HEADER_END.search(whole)
+    prefix = whole[:found.end()] if found is not None else whole
+    assert scan_header(prefix, 0, len(prefix), 50) == scan_header(whole, 0, len(whole), 50)
