@@ -220,12 +220,14 @@ def message_headers(connection: sqlite3.Connection, ids_json: str
     octets asked for; any SQL function of the column (substr()) loads the whole value
     first: 1.4 ms for one 5 MB message instead of 9 us."""
     found: dict[MessageId, MessageContent] = {}
-    for message_id, rowid, size in connection.execute(
-            "SELECT m.id, b.rowid, b.size FROM messages m JOIN blobs b ON b.id = m.blob_id"
+    for message_id, rowid in connection.execute(
+            "SELECT m.id, b.rowid FROM messages m JOIN blobs b ON b.id = m.blob_id"
             " WHERE m.id IN (SELECT value FROM json_each(?))", (ids_json,)).fetchall():
         with connection.blobopen("blobs", "data", rowid, readonly=True) as blob:
+            # The blob's own length, not the size column: a read always ends.
+            length = len(blob)
             prefix = blob.read(HEADER_PREFIX)
-            while len(prefix) < size and _HEADER_END.search(prefix) is None:
+            while len(prefix) < length and _HEADER_END.search(prefix) is None:
                 prefix += blob.read(7 * len(prefix))        # eight times as long
         found[MessageId(message_id)] = (prefix, None)
     return found

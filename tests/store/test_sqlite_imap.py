@@ -371,3 +371,18 @@ async def test_the_server_says_at_start_how_many_messages_lack_search_text(
         assert "rfcmail.unindexed-messages" not in logs.events()
     finally:
         await store.close()
+
+
+async def test_a_header_read_ends_whatever_the_size_column_says(
+        sqlite_store: SqliteStore, db_path: Path) -> None:
+    """A FETCH of header fields reads a message's bytes until its header ends (RFC 5322
+    §2.1) or its bytes do: a size column that disagrees with them (a damaged or edited
+    file) neither makes the read loop for ever nor cuts the message short."""
+    account = await make_account(sqlite_store)
+    raw = b"".join(b"X-Only-%d: no empty line follows\r\n" % n for n in range(1000))
+    stored = await deliver(sqlite_store, account.id, raw=raw)
+    with sqlite3.connect(db_path) as connection:
+        connection.execute("UPDATE blobs SET size = size * 10")
+    read = await asyncio.wait_for(
+        sqlite_store.message_contents([stored.message_id], headers_only=True), 10)
+    assert read == {stored.message_id: (raw, None)}
