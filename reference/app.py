@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
 import gc
 import logging
@@ -306,6 +307,24 @@ def _reserve_ports(config: Config) -> tuple[Config, list[socket.socket]]:
     return config, held
 
 
+# Linux prctl(2) option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent(parent: int) -> None:
+    """A worker is sent SIGTERM when the parent dies (Linux ``PR_SET_PDEATHSIG``): a
+    parent killed outright (SIGKILL, the OOM killer) cannot forward the stop, and its
+    workers would serve on, orphaned, for ever. The stop signals are still blocked
+    here; the worker takes the SIGTERM, and stops as on any other, once its handlers
+    are in place. Elsewhere (no prctl) nothing is done."""
+    if not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        # The parent died before the call: no signal will come for it.
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def serve_forever(config: Config) -> int:
     """The process side of ``rfcmail serve``: one process, or a parent and N workers."""
     workers = config.workers
@@ -338,11 +357,13 @@ def serve_forever(config: Config) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
+    parent = os.getpid()
     for index in range(workers):
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
+                _stop_with_parent(parent)
                 run(serve(config, announce=sys.stdout if index == 0 else None,
                           reuse_port=True), config.server.event_loop)
             except ConfigError as exc:

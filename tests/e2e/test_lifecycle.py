@@ -400,3 +400,30 @@ def test_an_imap_client_that_stops_reading_a_fetch_is_cut_off_without_an_interna
         client.close()
     assert "imap.not-reading" in server_log.events()
     assert server_log.internal_errors() == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_stop_when_the_parent_is_killed_outright(
+        data_dir: Path, subprocess_env: dict[str, str]) -> None:
+    """A parent killed with SIGKILL (or by the OOM killer) cannot forward the stop to
+    its workers: they stop by themselves instead of serving on, orphaned (the
+    durability test above left two such processes per round)."""
+    server = ServeProcess(data_dir, subprocess_env, "--workers", "2")
+    parent = server.process.pid
+    children_file = Path(f"/proc/{parent}/task/{parent}/children")
+    workers = [int(pid) for pid in children_file.read_text().split()]
+    assert len(workers) == 2, workers
+    server.signal(signal.SIGKILL)
+    server.wait()
+
+    def gone() -> bool:
+        for pid in workers:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:
+                continue
+            if state != "Z":                 # a zombie has stopped; init reaps it
+                return False
+        return True
+
+    assert wait_for(gone, timeout=20), f"workers still running: {server.stderr()}"
