@@ -31,8 +31,8 @@ class FlagColumns:
     __slots__ = ("__weakref__", "_set_ids", "_sets", "flag_ids", "uids")
 
     def __init__(self) -> None:
-        self.uids = array(UID_ARRAY)              # ascending
-        self.flag_ids = array(UID_ARRAY)          # flag_ids[i]: uids[i]'s set in _sets
+        self.uids = array(UID_ARRAY)            # ascending
+        self.flag_ids = array(UID_ARRAY)        # flag_ids[i]: uids[i]'s set in _sets
         self._sets: list[frozenset[str]] = []
         self._set_ids: dict[frozenset[str], int] = {}
 

@@ -201,8 +201,7 @@ class MailboxCommands(SessionCore):
             # designation to be a conflict" (the store keeps one mailbox per special use),
             # and SHOULD "include the new "USEATTR" response code". Checked before the
             # superiors are made, so that a refused CREATE creates nothing.
-            return failed(command.tag, f"Another mailbox is {special_use.value}",
-                          ResponseCode.USEATTR).response
+            return _use_taken(command.tag, special_use)
         # RFC 9051 §6.3.4: "the server SHOULD create any superior hierarchical names that
         # are needed for the CREATE command to be successfully completed."
         await self.create_superiors(name)
@@ -212,8 +211,7 @@ class MailboxCommands(SessionCore):
             # Taken by another session since the check above (the superiors it made
             # stay, as another session's would).
             assert special_use is not None      # only a special use can be taken
-            return failed(command.tag, f"Another mailbox is {special_use.value}",
-                          ResponseCode.USEATTR).response
+            return _use_taken(command.tag, special_use)
         except AlreadyExists:
             return failed(command.tag, f"Mailbox {self.named(name)} exists",
                           ResponseCode.ALREADYEXISTS).response
@@ -354,6 +352,12 @@ class MailboxCommands(SessionCore):
                     value = self.policy.limits.append_size   # RFC 7889 §3.1
             values.append((attribute, value))
         return StatusData(mailbox.name, tuple(values))
+
+
+def _use_taken(tag: str, special_use: SpecialUse) -> StatusResponse:
+    """CREATE refused for its USE: another mailbox has it (RFC 6154 §3 SHOULD USEATTR)."""
+    return failed(tag, f"Another mailbox is {special_use.value}",
+                  ResponseCode.USEATTR).response
 
 
 __all__ = ["CommandFailed", "MailboxCommands", "checked_new_name", "superiors"]
